@@ -1,0 +1,56 @@
+# The two commands in the README are the contract: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+NEWSROOM ?= newsroom.example.toml
+
+.PHONY: run test lint typecheck pytest setup clean
+
+## Install everything into .venv (again only when pyproject.toml changes).
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "intake needs Python 3.11 or newer"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+## A local .env: development settings and a random secret key, written once.
+.env:
+	@printf 'INTAKE_ENV=development\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(32))')" > $@
+	@chmod 600 $@
+	@echo "Wrote .env (development settings, a new SECRET_KEY)."
+
+## Set up, upgrade the database, load the example newsroom and serve it.
+run: setup .env
+	$(FLASK) db upgrade
+	$(FLASK) intake load-newsroom $(NEWSROOM)
+	@echo
+	@echo "intake is serving on http://$(HOST):$(PORT)/  (the public form)"
+	@echo "Submissions are stored in instance/intake.sqlite3;"
+	@echo "  see them with: $(FLASK) intake export --format jsonl"
+	@echo "Stop with Ctrl-C."
+	@echo
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest -q
+
+## Set up and run the whole suite: lint, types, tests.
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache

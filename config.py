@@ -1,0 +1,105 @@
+"""Settings for intake, read from environment variables (a `.env` file is read too)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent
+
+# Variables already in the environment win over the file, so a deployment can override it.
+load_dotenv(ROOT / ".env")
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Read a yes/no environment variable; anything but a false word is true."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() not in {"0", "false", "no", "off"}
+
+
+def env_int(name: str, default: int) -> int:
+    """Read a whole-number environment variable, naming it when it is not a number."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, not {value!r}") from None
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    # Where the SQLite database, secret key and uploads live; None means ./instance.
+    INSTANCE_PATH: str | None = os.environ.get("INTAKE_INSTANCE") or None
+    # Refuse to start without SECRET_KEY (production); otherwise keep one in instance/.
+    REQUIRE_SECRET_KEY = False
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
+    # None means SQLite in the instance folder; create_app fills it in.
+    SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL") or None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    INTAKE_NEWSROOM: str | None = os.environ.get("INTAKE_NEWSROOM") or None
+    INTAKE_UPLOADS: str | None = os.environ.get("INTAKE_UPLOADS") or None
+
+    MAIL_SERVER: str | None = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME: str | None = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD: str | None = os.environ.get("MAIL_PASSWORD") or None
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+
+    # The form is text only for now; 1 MiB is fifty times the longest allowed body.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # A reader may take a long time to write; an expired token re-renders the form, text kept.
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+
+class DevelopmentConfig(Config):
+    """Settings for `make run` on one machine."""
+
+    ENV_NAME = "development"
+
+
+class ProductionConfig(Config):
+    """Settings for a real deployment behind HTTPS."""
+
+    ENV_NAME = "production"
+    REQUIRE_SECRET_KEY = True
+    SESSION_COOKIE_SECURE = True
+
+
+class TestingConfig(Config):
+    """Settings for the test suite; tests pass their own database URL."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-only-secret"  # noqa: S105 - never used outside tests
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """Pick the settings class named by INTAKE_ENV (production unless told otherwise)."""
+    name = os.environ.get("INTAKE_ENV", "production").strip().lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        choices = ", ".join(sorted(CONFIGS))
+        raise RuntimeError(f"INTAKE_ENV must be one of {choices}, not {name!r}") from None

@@ -1,0 +1,173 @@
+"""intake: the newsroom's tip line and reader-question desk."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, Response, g, render_template, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from config import Config
+from intake import cli
+from intake.extensions import csrf, db, migrate
+from intake.models import Newsroom
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("intake")
+
+ERROR_PAGES = {
+    400: ("Something in the request was wrong", "Go back and try again."),
+    404: ("Page not found", "There is no page at this address."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    413: (
+        "Your message is too large",
+        "Nothing was sent. Use your browser's Back button: your text should still be there. "
+        "Shorten it and send it again.",
+    ),
+    500: (
+        "Something went wrong on our side",
+        "Nothing you did caused this. Please try again in a few minutes.",
+    ),
+}
+
+
+def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
+    """Create and wire the application from a settings class or mapping."""
+    instance_path = (
+        config.get("INSTANCE_PATH")
+        if isinstance(config, Mapping)
+        else getattr(config, "INSTANCE_PATH", None)
+    )
+    if instance_path:
+        instance_path = str(Path(instance_path).resolve())  # Flask wants it absolute
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    if isinstance(config, Mapping):
+        app.config.from_object(Config)
+        app.config.from_mapping(config)
+    else:
+        app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _finish_config(app)
+    _configure_logging()
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    from intake.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    _register_request_log(app)
+    _register_error_pages(app)
+    app.context_processor(lambda: {"newsroom_name": _newsroom_name()})
+    cli.register(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    """Fill in settings that depend on the instance folder; refuse a production without a key."""
+    instance = Path(app.instance_path)
+    if not app.config.get("SECRET_KEY"):
+        if app.config.get("REQUIRE_SECRET_KEY"):
+            raise RuntimeError(
+                "SECRET_KEY is not set. Set it in the environment or in .env "
+                "(for a local setup, `make run` writes one, with INTAKE_ENV=development)."
+            )
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'intake.sqlite3'}"
+    if not app.config.get("INTAKE_UPLOADS"):
+        app.config["INTAKE_UPLOADS"] = str(instance / "uploads")
+
+
+def _instance_secret(path: Path) -> str:
+    """Read the instance's own secret key, creating it (owner-only) on first use."""
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+    return path.read_text(encoding="ascii").strip()
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """Make SQLite durable and safe for several processes: WAL, full sync, foreign keys."""
+    if not isinstance(connection, sqlite3.Connection):
+        return
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def _configure_logging() -> None:
+    """Send intake's log lines to standard error once, whoever starts the app."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
+def _register_request_log(app: Flask) -> None:
+    """Log one line a request: method, route template, status, time. No address, no text."""
+    request_log = logging.getLogger("intake.requests")
+
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        started = g.get("started", time.perf_counter())
+        rule = request.url_rule.rule if request.url_rule else "(no route)"
+        request_log.info(
+            "%s %s %s %.1fms",
+            request.method,
+            rule,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    @app.after_request
+    def no_store(response: Response) -> Response:
+        # Readers' pages may sit on a shared or seized device: keep them out of caches.
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    """Answer every HTTP error with a plain page that says what to do."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        title, message = ERROR_PAGES.get(code, (error.name, error.description or ""))
+        page = render_template("errors/error.html", title=title, message=message, back=True)
+        return page, code
+
+
+def _newsroom_name() -> str:
+    """Return the newsroom's name for page headers, or a plain one before a directory loads."""
+    try:
+        name = db.session.scalar(sa.select(Newsroom.name).where(Newsroom.id == 1))
+    except SQLAlchemyError:
+        db.session.rollback()
+        name = None
+    return name or "Tips and questions"

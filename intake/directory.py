@@ -1,0 +1,455 @@
+"""The newsroom directory file: parse it, validate it, and sync it to the tables."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+
+from intake.models import EMAIL_CONTENT, DbSession, Desk, Newsroom, Reporter, Topic
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+SHIFT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+ISO_639_1 = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu "
+    "cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi "
+    "ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks "
+    "ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl "
+    "nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl "
+    "sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve "
+    "vi vo wa wo xh yi yo za zh zu".split()
+)
+
+
+class DirectoryError(Exception):
+    """A directory file that cannot be loaded; `problems` names each entry and what is wrong."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class DeskEntry:
+    """A desk as the file describes it."""
+
+    slug: str
+    name: str
+    email: str
+    email_content: str = "full"
+
+
+@dataclass(frozen=True)
+class TopicEntry:
+    """A topic as the file describes it."""
+
+    slug: str
+    label: str
+    desk: str
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReporterEntry:
+    """A reporter as the file describes it."""
+
+    slug: str
+    name: str
+    email: str
+    desks: tuple[str, ...]
+    languages: tuple[str, ...]
+    timezone: str
+    shift: str
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewsroomFile:
+    """A whole, valid directory file."""
+
+    name: str
+    public_url: str
+    sender: str
+    default_desk: str
+    desks: tuple[DeskEntry, ...]
+    topics: tuple[TopicEntry, ...]
+    reporters: tuple[ReporterEntry, ...]
+
+
+@dataclass
+class SyncReport:
+    """What a load changed, per kind of entry."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+    deactivated: dict[str, int] = field(default_factory=dict)
+
+    def count(self, bucket: dict[str, int], kind: str) -> None:
+        """Add one to a kind's count in a bucket."""
+        bucket[kind] = bucket.get(kind, 0) + 1
+
+    def summary(self) -> str:
+        """Describe the load in one line per kind."""
+        lines = []
+        for kind in ("desks", "topics", "reporters"):
+            lines.append(
+                f"{kind}: {self.created.get(kind, 0)} created, "
+                f"{self.changed.get(kind, 0)} changed, "
+                f"{self.deactivated.get(kind, 0)} deactivated"
+            )
+        return "\n".join(lines)
+
+
+def parse_shift(shift: str) -> tuple[int, int] | None:
+    """Return a shift's start and end as minutes after local midnight, or None if malformed."""
+    match = SHIFT.match(shift)
+    if not match:
+        return None
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    return None if start == end else (start, end)
+
+
+# Each section's keys: name -> (required, type, check). A check returns a problem or None.
+Check = Callable[[Any], str | None]
+
+
+def _check_slug(value: str) -> str | None:
+    if SLUG.match(value):
+        return None
+    return "slug must be lower-case letters, digits and hyphens (at most 64)"
+
+
+def _check_email(value: str) -> str | None:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f"email {value!r} is not valid: {exc}"
+    return None
+
+
+def _check_url(value: str) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme in {"http", "https"} and parts.netloc:
+        return None
+    return f"{value!r} is not an http(s) URL"
+
+
+def _check_timezone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {value!r} (use an IANA name such as 'Europe/Kyiv')"
+    return None
+
+
+def _check_shift(value: str) -> str | None:
+    if parse_shift(value) is None:
+        return f"shift {value!r} must be 'HH:MM-HH:MM' in 24-hour time, start and end differing"
+    return None
+
+
+def _check_languages(value: list[str]) -> str | None:
+    bad = [code for code in value if code not in ISO_639_1]
+    if bad:
+        return f"languages {bad!r} are not ISO 639-1 codes such as 'en', 'ru', 'uk'"
+    return None if value else "languages must name at least one language"
+
+
+def _check_email_content(value: str) -> str | None:
+    if value in EMAIL_CONTENT:
+        return None
+    return f"email_content must be one of {', '.join(EMAIL_CONTENT)}, not {value!r}"
+
+
+def _check_text(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+SCHEMA: dict[str, dict[str, tuple[bool, type, Check | None]]] = {
+    "newsroom": {
+        "name": (True, str, _check_text),
+        "public_url": (True, str, _check_url),
+        "sender": (True, str, _check_email),
+        "default_desk": (True, str, None),
+    },
+    "desks": {
+        "slug": (True, str, _check_slug),
+        "name": (True, str, _check_text),
+        "email": (True, str, _check_email),
+        "email_content": (False, str, _check_email_content),
+    },
+    "topics": {
+        "slug": (True, str, _check_slug),
+        "label": (True, str, _check_text),
+        "desk": (True, str, None),
+        "keywords": (False, list, None),
+    },
+    "reporters": {
+        "slug": (True, str, _check_slug),
+        "name": (True, str, _check_text),
+        "email": (True, str, _check_email),
+        "desks": (True, list, None),
+        "topics": (False, list, None),
+        "languages": (True, list, _check_languages),
+        "timezone": (True, str, _check_timezone),
+        "shift": (True, str, _check_shift),
+    },
+}
+
+
+def _entry_name(section: str, index: int, table: Mapping[str, Any]) -> str:
+    slug = table.get("slug")
+    return f"{section}[{index + 1}]" + (f" {slug!r}" if isinstance(slug, str) else "")
+
+
+def _check_table(where: str, section: str, table: Any, problems: list[str]) -> bool:
+    """Check one table's keys and value types; report each problem under `where`."""
+    if not isinstance(table, dict):
+        problems.append(f"{where}: must be a table")
+        return False
+    schema = SCHEMA[section]
+    ok = True
+    for key in table:
+        if key not in schema:
+            problems.append(f"{where}: unknown key {key!r} (known: {', '.join(schema)})")
+            ok = False
+    for key, (required, kind, check) in schema.items():
+        if key not in table:
+            if required:
+                problems.append(f"{where}: missing key {key!r}")
+                ok = False
+            continue
+        value = table[key]
+        if not isinstance(value, kind) or (
+            isinstance(value, list) and not all(isinstance(item, str) for item in value)
+        ):
+            wanted = "a list of strings" if kind is list else "a string"
+            problems.append(f"{where}: {key!r} must be {wanted}")
+            ok = False
+            continue
+        problem = check(value) if check else None
+        if problem:
+            problems.append(f"{where}: {key}: {problem}")
+            ok = False
+    return ok
+
+
+def _unique(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def parse_newsroom(text: str) -> NewsroomFile:
+    """Parse and validate a directory file's text; raise DirectoryError naming every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DirectoryError([f"not valid TOML: {exc}"]) from None
+
+    problems: list[str] = []
+    for key in data:
+        if key not in SCHEMA:
+            problems.append(f"unknown section {key!r} (known: {', '.join(SCHEMA)})")
+    newsroom = data.get("newsroom")
+    if newsroom is None:
+        problems.append("missing section [newsroom]")
+    else:
+        _check_table("[newsroom]", "newsroom", newsroom, problems)
+
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for section in ("desks", "topics", "reporters"):
+        tables = data.get(section, [])
+        if not isinstance(tables, list):
+            problems.append(f"{section}: must be written as [[{section}]] entries")
+            tables = []
+        good: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for index, table in enumerate(tables):
+            where = _entry_name(section, index, table if isinstance(table, dict) else {})
+            if not _check_table(where, section, table, problems):
+                continue
+            if table["slug"] in seen:
+                problems.append(f"{where}: duplicate slug {table['slug']!r}")
+                continue
+            seen.add(table["slug"])
+            good.append(table)
+        sections[section] = good
+    if not sections["desks"] and not any("desks[" in p for p in problems):
+        problems.append("the file must describe at least one desk")
+
+    desks = {t["slug"] for t in sections["desks"]}
+    topic_desk = {t["slug"]: t["desk"] for t in sections["topics"]}
+    if isinstance(newsroom, dict) and isinstance(newsroom.get("default_desk"), str):
+        if newsroom["default_desk"] not in desks:
+            problems.append(f"[newsroom]: default_desk {newsroom['default_desk']!r} is no desk")
+    for index, table in enumerate(sections["topics"]):
+        if table["desk"] not in desks:
+            where = _entry_name("topics", index, table)
+            problems.append(f"{where}: desk {table['desk']!r} is not a desk in this file")
+    for index, table in enumerate(sections["reporters"]):
+        where = _entry_name("reporters", index, table)
+        for desk in table["desks"]:
+            if desk not in desks:
+                problems.append(f"{where}: desk {desk!r} is not a desk in this file")
+        if not table["desks"]:
+            problems.append(f"{where}: desks must name at least one desk")
+        for topic in table.get("topics", []):
+            if topic not in topic_desk:
+                problems.append(f"{where}: topic {topic!r} is not a topic in this file")
+            elif topic_desk[topic] not in table["desks"]:
+                problems.append(
+                    f"{where}: covers topic {topic!r} of desk {topic_desk[topic]!r} "
+                    "but is not on that desk"
+                )
+    if problems:
+        raise DirectoryError(problems)
+
+    assert isinstance(newsroom, dict)  # noqa: S101 - checked above
+    return NewsroomFile(
+        name=newsroom["name"].strip(),
+        public_url=newsroom["public_url"].rstrip("/"),
+        sender=newsroom["sender"],
+        default_desk=newsroom["default_desk"],
+        desks=tuple(
+            DeskEntry(t["slug"], t["name"].strip(), t["email"], t.get("email_content", "full"))
+            for t in sections["desks"]
+        ),
+        topics=tuple(
+            TopicEntry(
+                t["slug"],
+                t["label"].strip(),
+                t["desk"],
+                _unique([k.strip().casefold() for k in t.get("keywords", []) if k.strip()]),
+            )
+            for t in sections["topics"]
+        ),
+        reporters=tuple(
+            ReporterEntry(
+                slug=t["slug"],
+                name=t["name"].strip(),
+                email=t["email"],
+                desks=_unique(t["desks"]),
+                languages=_unique(t["languages"]),
+                timezone=t["timezone"],
+                shift=t["shift"],
+                topics=_unique(t.get("topics", [])),
+            )
+            for t in sections["reporters"]
+        ),
+    )
+
+
+def read_newsroom(path: str | Path) -> NewsroomFile:
+    """Read and validate a directory file from disk."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DirectoryError([f"cannot read {str(path)!r}: {exc}"]) from None
+    return parse_newsroom(text)
+
+
+_Row = TypeVar("_Row", Desk, Topic, Reporter)
+
+
+def _assign(obj: object, values: Mapping[str, Any]) -> bool:
+    """Set attributes that differ; return whether any did."""
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def _upsert(
+    session: DbSession,
+    model: type[_Row],
+    kind: str,
+    entries: Sequence[tuple[str, dict[str, Any]]],
+    report: SyncReport,
+) -> dict[str, _Row]:
+    """Create or update rows by slug; deactivate the rows the file no longer names."""
+    existing = {row.slug: row for row in session.scalars(sa.select(model))}
+    wanted: dict[str, _Row] = {}
+    for position, (slug, values) in enumerate(entries):
+        values = {**values, "active": True, "position": position}
+        row = existing.get(slug)
+        if row is None:
+            row = model(slug=slug)
+            _assign(row, values)
+            session.add(row)
+            report.count(report.created, kind)
+        elif _assign(row, values):
+            report.count(report.changed, kind)
+        wanted[slug] = row
+    for slug, row in existing.items():
+        if slug not in wanted and row.active:
+            row.active = False
+            report.count(report.deactivated, kind)
+    return wanted
+
+
+def sync_newsroom(session: DbSession, newsroom: NewsroomFile) -> SyncReport:
+    """Make the tables match a valid file, without committing; the caller commits once."""
+    report = SyncReport()
+    desks = _upsert(
+        session,
+        Desk,
+        "desks",
+        [
+            (d.slug, {"name": d.name, "email": d.email, "email_content": d.email_content})
+            for d in newsroom.desks
+        ],
+        report,
+    )
+    topics = _upsert(
+        session,
+        Topic,
+        "topics",
+        [
+            (t.slug, {"label": t.label, "desk": desks[t.desk], "keywords": list(t.keywords)})
+            for t in newsroom.topics
+        ],
+        report,
+    )
+    _upsert(
+        session,
+        Reporter,
+        "reporters",
+        [
+            (
+                r.slug,
+                {
+                    "name": r.name,
+                    "email": r.email,
+                    "languages": list(r.languages),
+                    "timezone": r.timezone,
+                    "shift": r.shift,
+                    "desks": [desks[d] for d in r.desks],
+                    "topics": [topics[t] for t in r.topics],
+                },
+            )
+            for r in newsroom.reporters
+        ],
+        report,
+    )
+    settings = session.get(Newsroom, 1) or Newsroom(id=1)
+    _assign(
+        settings,
+        {
+            "name": newsroom.name,
+            "public_url": newsroom.public_url,
+            "sender": newsroom.sender,
+            "default_desk": desks[newsroom.default_desk],
+        },
+    )
+    session.add(settings)
+    return report

@@ -1,0 +1,197 @@
+"""Typed tables: the newsroom directory, submissions and their audit events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+# A plain session or Flask-SQLAlchemy's scoped one: both offer the same methods.
+DbSession = so.Session | so.scoped_session[Any]
+
+KINDS = ("tip", "question")
+STATUSES = ("new", "in_progress", "answered", "used", "closed", "spam", "duplicate")
+EMAIL_CONTENT = ("full", "link")
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Store UTC without a zone (same on SQLite and PostgreSQL), read it back aware."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Convert an aware time to naive UTC; refuse a naive one, whose zone is unknown."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give times in UTC with a time zone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        """Attach UTC to a stored time."""
+        if value is None:
+            return None
+        assert isinstance(value, datetime)  # noqa: S101 - the column type guarantees it
+        return value.replace(tzinfo=UTC)
+
+
+class Base(so.DeclarativeBase):
+    """Declarative base with constraint names Alembic can find again on every engine."""
+
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+reporter_desks = sa.Table(
+    "reporter_desks",
+    Base.metadata,
+    sa.Column("reporter_id", sa.ForeignKey("reporters.id"), primary_key=True),
+    sa.Column("desk_id", sa.ForeignKey("desks.id"), primary_key=True),
+)
+
+reporter_topics = sa.Table(
+    "reporter_topics",
+    Base.metadata,
+    sa.Column("reporter_id", sa.ForeignKey("reporters.id"), primary_key=True),
+    sa.Column("topic_id", sa.ForeignKey("topics.id"), primary_key=True),
+)
+
+
+class Newsroom(Base):
+    """The newsroom's own settings from the directory file (a single row)."""
+
+    __tablename__ = "newsroom"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    public_url: so.Mapped[str] = so.mapped_column(sa.String(500))
+    sender: so.Mapped[str] = so.mapped_column(sa.String(254))
+    default_desk_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("desks.id"))
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    default_desk: so.Mapped[Desk | None] = so.relationship()
+
+
+class Desk(Base):
+    """A team with a shared inbox, the fallback route for its topics."""
+
+    __tablename__ = "desks"
+    __table_args__ = (
+        sa.CheckConstraint(f"email_content IN {EMAIL_CONTENT}", name="email_content"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    email_content: so.Mapped[str] = so.mapped_column(sa.String(8), default="full")
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    position: so.Mapped[int] = so.mapped_column(default=0)
+
+    topics: so.Mapped[list[Topic]] = so.relationship(back_populates="desk")
+
+
+class Topic(Base):
+    """What a reader picks on the form; belongs to a desk and carries keywords."""
+
+    __tablename__ = "topics"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    label: so.Mapped[str] = so.mapped_column(sa.String(200))
+    desk_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("desks.id"), index=True)
+    keywords: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    # Order in the directory file, which is the order of the form's list.
+    position: so.Mapped[int] = so.mapped_column(default=0)
+
+    desk: so.Mapped[Desk] = so.relationship(back_populates="topics")
+
+
+class Reporter(Base):
+    """A person on desks, covering topics, reading languages, working a shift."""
+
+    __tablename__ = "reporters"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
+    languages: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
+    shift: so.Mapped[str] = so.mapped_column(sa.String(11))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    position: so.Mapped[int] = so.mapped_column(default=0)
+
+    desks: so.Mapped[list[Desk]] = so.relationship(secondary=reporter_desks)
+    topics: so.Mapped[list[Topic]] = so.relationship(secondary=reporter_topics)
+
+
+class Submission(Base):
+    """One tip or one reader question."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN {KINDS}", name="kind"),
+        sa.CheckConstraint(f"status IN {STATUSES}", name="status"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    reference: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16))
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="new", index=True)
+    topic_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("topics.id"), index=True)
+    desk_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("desks.id"), index=True)
+    subject: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    consent_contact: so.Mapped[bool] = so.mapped_column(default=False)
+    consent_publish: so.Mapped[bool] = so.mapped_column(default=False)
+    sensitive: so.Mapped[bool] = so.mapped_column(default=False)
+    # The story the reader came from and its author's slug, as the form carried them.
+    article: so.Mapped[str] = so.mapped_column(sa.String(2048), default="")
+    author_slug: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    language: so.Mapped[str | None] = so.mapped_column(sa.String(8))
+    needs_translation: so.Mapped[bool] = so.mapped_column(default=False)
+    reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: so.Mapped[datetime] = so.mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow
+    )
+
+    topic: so.Mapped[Topic | None] = so.relationship()
+    desk: so.Mapped[Desk | None] = so.relationship()
+    events: so.Mapped[list[Event]] = so.relationship(
+        back_populates="submission", order_by="Event.id"
+    )
+
+
+class Event(Base):
+    """An append-only audit row: what happened to a submission, who did it, and when."""
+
+    __tablename__ = "events"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    submission_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("submissions.id"), index=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(32))
+    actor: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    detail: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    submission: so.Mapped[Submission] = so.relationship(back_populates="events")

@@ -1,0 +1,98 @@
+"""Views for readers: parse the form, call the workflow, render or redirect."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
+
+from intake import reference as references
+from intake import workflow
+from intake.extensions import db
+from intake.models import Topic
+from intake.public import bp
+from intake.public.forms import BODY_PROMPTS, SubmissionForm, prefill
+
+log = logging.getLogger(__name__)
+
+
+def _topic_choices() -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        sa.select(Topic.slug, Topic.label)
+        .where(Topic.active.is_(True))
+        .order_by(Topic.position, Topic.label)
+    )
+    return [(slug, label) for slug, label in rows]
+
+
+def render_form(form: SubmissionForm, status: int = 200, problem: str = "") -> ResponseReturnValue:
+    """Render the form page, with a message above it when the whole form failed."""
+    return (
+        render_template("public/form.html", form=form, prompts=BODY_PROMPTS, problem=problem),
+        status,
+    )
+
+
+def form_from_request() -> SubmissionForm:
+    """Build the form from what the reader sent, with the directory's topics."""
+    form = SubmissionForm()
+    form.set_topics(_topic_choices())
+    return form
+
+
+@bp.route("/", methods=["GET", "POST"])
+def submit() -> ResponseReturnValue:
+    """Show the tip and question form, and take what readers send."""
+    if request.method == "GET":
+        topics = _topic_choices()
+        form = SubmissionForm(formdata=None, data=prefill(request.args, (s for s, _ in topics)))
+        form.set_topics(topics)
+        return render_form(form)
+
+    form = form_from_request()
+    if form.is_bot():
+        # Answer like a success so the bot learns nothing; keep nothing it sent.
+        log.info("honeypot filled; submission discarded")
+        fake = references.new_reference(form.kind.data if form.kind.data == "question" else "tip")
+        return redirect(url_for("public.thanks", reference=fake), 303)
+    if not form.validate():
+        return render_form(form, 400)
+    try:
+        reference = workflow.submit(db.session, form.to_submission())
+    except SQLAlchemyError:
+        log.exception("could not store a submission")
+        return render_form(
+            form,
+            503,
+            "We could not save your message just now. Your text is still here: "
+            "please try again in a minute.",
+        )
+    return redirect(url_for("public.thanks", reference=reference), 303)
+
+
+@bp.route("/thanks/<reference>")
+def thanks(reference: str) -> ResponseReturnValue:
+    """Show the reference and what happens next, never the submission's content."""
+    # Shown for any well-formed code without a database look-up: the page reveals
+    # nothing about whether a submission exists (and a honeypot's fake code works too).
+    kind = references.kind_of(reference)
+    if kind is None:
+        abort(404)
+    return render_template("public/thanks.html", reference=reference, kind=kind)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError) -> ResponseReturnValue:
+    """Give the reader their text back with a fresh token instead of an error page."""
+    form = form_from_request()
+    form.validate()  # marks fields that need fixing too; the token is renewed on render
+    return render_form(
+        form,
+        400,
+        "This page was open too long or your browser did not keep our cookie, so the "
+        "message was not sent. Your text is still here: check it and press Send again.",
+    )

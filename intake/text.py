@@ -1,0 +1,31 @@
+"""Clean text that readers send: drop control characters, keep every script and emoji."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Line and paragraph separators end a header line in some mail clients; in a one-line
+# field they become spaces like any other line break.
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\t\v\f\u0085\u2028\u2029]")
+
+
+def _drop_controls(text: str, keep: str) -> str:
+    """Remove control characters (Cc) and lone surrogates (Cs), except those in `keep`."""
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in {"Cc", "Cs"})
+
+
+def clean_multiline(value: str | None) -> str:
+    """Normalise line ends to \\n and drop control characters but tab and newline."""
+    if not value:
+        return ""
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _drop_controls(text, keep="\n\t").strip()
+
+
+def clean_line(value: str | None) -> str:
+    """Turn line breaks into spaces and drop control characters: safe for one-line fields."""
+    if not value:
+        return ""
+    text = _LINE_BREAKS.sub(" ", value)
+    return " ".join(_drop_controls(text, keep="").split())

@@ -187,8 +187,14 @@ def test_non_latin_text_is_stored_unchanged(app: Flask, client: FlaskClient, tex
     ("sent", "stored_body"),
     [
         ("Null\x00 byte in the middle of a long tip", "Null byte in the middle of a long tip"),
-        ("Bell\x07 and escape\x1b[31m in a long enough tip", "Bell and escape[31m in a long enough tip"),
-        ("Windows\r\nline ends\rin an old-Mac tip too", "Windows\nline ends\nin an old-Mac tip too"),
+        (
+            "Bell\x07 and escape\x1b[31m in a long enough tip",
+            "Bell and escape[31m in a long enough tip",
+        ),
+        (
+            "Windows\r\nline ends\rin an old-Mac tip too",
+            "Windows\nline ends\nin an old-Mac tip too",
+        ),
         ("C1 control\x85\x9b characters in a long tip", "C1 control characters in a long tip"),
     ],
 )

@@ -59,6 +59,7 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     _finish_config(app)
     _configure_logging()
 
+    _register_request_log(app)  # first, so its timer starts before CSRF checks run
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -69,7 +70,6 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     from intake.public import bp as public_bp
 
     app.register_blueprint(public_bp)
-    _register_request_log(app)
     _register_error_pages(app)
     app.context_processor(lambda: {"newsroom_name": _newsroom_name()})
     cli.register(app)

@@ -52,6 +52,10 @@ class Config:
     MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
     MAIL_USERNAME: str | None = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD: str | None = os.environ.get("MAIL_PASSWORD") or None
+    # Sending is the outbox worker's job; Flask-Mail must never drop mail silently.
+    MAIL_SUPPRESS_SEND = False
+    # Seconds the worker waits on an SMTP server before it gives up a pass and retries.
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 30)
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)

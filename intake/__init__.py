@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config
 from intake import cli
-from intake.extensions import csrf, db, migrate
+from intake.extensions import csrf, db, mail, migrate
 from intake.models import Newsroom
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,7 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    mail.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import signal
+import socket
 import sys
+import threading
+from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from intake import export as exporting
-from intake.directory import DirectoryError, read_newsroom, sync_newsroom
-from intake.extensions import db
+from intake import mailcatcher as catcher
+from intake.directory import DirectoryError, read_newsroom, routing_directory, sync_newsroom
+from intake.extensions import db, mail
+from intake.notify import Delivery, deliver_due
+from intake.routecheck import RouteChecker
 
 intake_cli = AppGroup("intake", help="Run intake's own tasks.")
 
@@ -57,3 +66,109 @@ def export(fmt: str, spreadsheet_safe: bool) -> None:
 def register(app: Flask) -> None:
     """Attach the command group to an app."""
     app.cli.add_command(intake_cli)
+
+
+@intake_cli.command("route-check")
+@click.option(
+    "--newsroom",
+    "newsroom_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The directory file to test (it is not loaded into the database).",
+)
+def route_check(newsroom_path: str) -> None:
+    """Route JSON-lines submissions from standard input; print one decision a line.
+
+    Input fields: id, kind, topic, subject, body, reporter, article, submitted_at.
+    Each decision counts as an open item of its reporter for the lines after it, as it
+    would in the database. Nothing is written to the database.
+    """
+    try:
+        newsroom = read_newsroom(newsroom_path)
+    except DirectoryError as exc:
+        click.echo(f"{newsroom_path}: refused:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    checker = RouteChecker(routing_directory(newsroom))
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=True)
+    lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    errors = 0
+    try:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                result = checker.check(line)
+            except ValueError as exc:
+                errors += 1
+                click.echo(f"line {number}: {exc}", err=True)
+                result = {"line": number, "error": str(exc)}
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    finally:
+        out.detach()  # leave the process's own streams open
+        lines.detach()
+    if errors:
+        sys.exit(1)
+
+
+@intake_cli.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--batch", default=50, show_default=True, help="Emails a pass, one connection.")
+@click.option("--interval", default=0.5, show_default=True, help="Seconds between idle polls.")
+def worker(once: bool, batch: int, interval: float) -> None:
+    """Deliver the outbox's due emails over SMTP, with retries and backoff."""
+    app = current_app
+    if not app.config.get("MAIL_SERVER"):
+        click.echo(
+            "MAIL_SERVER is not set: nowhere to deliver email. Set it (see README).", err=True
+        )
+        sys.exit(1)
+    # Flask-Mail has no timeout of its own; bound every socket this process opens.
+    socket.setdefaulttimeout(float(app.config["MAIL_TIMEOUT"]))
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    click.echo(
+        f"worker {name}: delivering through {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}",
+        err=True,
+    )
+    total = Delivery()
+    while not stopping.is_set():
+        report = deliver_due(db.session, mail, name, batch)
+        db.session.remove()
+        for key in ("claimed", "sent", "retried", "failed"):
+            setattr(total, key, getattr(total, key) + getattr(report, key))
+        if report.claimed:
+            click.echo(
+                f"sent {report.sent}, to retry {report.retried}, failed {report.failed}", err=True
+            )
+        elif once:
+            break
+        else:
+            stopping.wait(interval)
+    click.echo(
+        f"worker {name}: done; sent {total.sent}, retries scheduled {total.retried}, "
+        f"failed {total.failed}",
+        err=True,
+    )
+
+
+@intake_cli.command("mailcatcher")
+@click.option("--port", default=8025, show_default=True)
+@click.option(
+    "--folder", type=click.Path(file_okay=False), help="Where to save messages [instance/mail]."
+)
+def mailcatcher(port: int, folder: str | None) -> None:
+    """Run a local SMTP server on 127.0.0.1 that saves each message as a .eml file."""
+    target = Path(folder) if folder else Path(current_app.instance_path) / "mail"
+    controller = catcher.start(target, port)
+    click.echo(f"mail catcher: listening on 127.0.0.1:{port}, saving messages in {target}/")
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    try:
+        stopping.wait()
+    finally:
+        controller.stop()

@@ -14,6 +14,8 @@ DbSession = so.Session | so.scoped_session[Any]
 KINDS = ("tip", "question")
 STATUSES = ("new", "in_progress", "answered", "used", "closed", "spam", "duplicate")
 EMAIL_CONTENT = ("full", "link")
+OPEN_STATUSES = ("new", "in_progress")
+OUTBOX_STATES = ("pending", "sent", "failed")
 
 
 def utcnow() -> datetime:
@@ -157,6 +159,7 @@ class Submission(Base):
     status: so.Mapped[str] = so.mapped_column(sa.String(16), default="new", index=True)
     topic_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("topics.id"), index=True)
     desk_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("desks.id"), index=True)
+    assignee_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("reporters.id"), index=True)
     subject: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     body: so.Mapped[str] = so.mapped_column(sa.Text)
     name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
@@ -170,6 +173,8 @@ class Submission(Base):
     language: so.Mapped[str | None] = so.mapped_column(sa.String(8))
     needs_translation: so.Mapped[bool] = so.mapped_column(default=False)
     reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # The language of the form the reader used, for the emails we send them.
+    locale: so.Mapped[str] = so.mapped_column(sa.String(8), default="en")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: so.Mapped[datetime] = so.mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow
@@ -177,6 +182,7 @@ class Submission(Base):
 
     topic: so.Mapped[Topic | None] = so.relationship()
     desk: so.Mapped[Desk | None] = so.relationship()
+    assignee: so.Mapped[Reporter | None] = so.relationship()
     events: so.Mapped[list[Event]] = so.relationship(
         back_populates="submission", order_by="Event.id"
     )
@@ -195,3 +201,38 @@ class Event(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     submission: so.Mapped[Submission] = so.relationship(back_populates="events")
+
+
+class OutboxEmail(Base):
+    """An email to send: written with its cause in one transaction, delivered by the worker."""
+
+    __tablename__ = "outbox_emails"
+    __table_args__ = (
+        sa.CheckConstraint(f"state IN {OUTBOX_STATES}", name="state"),
+        sa.Index("ix_outbox_emails_due", "state", "next_attempt_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    submission_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("submissions.id"), index=True
+    )
+    # What the email is for: reporter_notice, reader_ack, ...
+    purpose: so.Mapped[str] = so.mapped_column(sa.String(32))
+    # Stable across retries, so a receiver can drop a duplicate after a worker crash.
+    message_id: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
+    sender: so.Mapped[str] = so.mapped_column(sa.String(254))
+    recipient: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
+    reply_to: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    subject: so.Mapped[str] = so.mapped_column(sa.String(998))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    state: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    # A worker's claim: other workers leave the row alone until the lease runs out.
+    claimed_by: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    lease_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    last_error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    submission: so.Mapped[Submission | None] = so.relationship()

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
 
-from intake.models import DbSession, Event, Submission, Topic, utcnow
+from intake import notify
+from intake.directory import snapshot
+from intake.language import detect
+from intake.models import (
+    DbSession,
+    Desk,
+    Event,
+    Newsroom,
+    OutboxEmail,
+    Reporter,
+    Submission,
+    Topic,
+    utcnow,
+)
 from intake.reference import new_reference
+from intake.routing import Decision, Facts, route
 
 REFERENCE_TRIES = 8
 
@@ -28,6 +43,7 @@ class NewSubmission:
     sensitive: bool
     article: str
     author_slug: str
+    locale: str = "en"
 
 
 def _free_reference(session: DbSession, kind: str) -> str:
@@ -40,22 +56,44 @@ def _free_reference(session: DbSession, kind: str) -> str:
     raise RuntimeError("no free reference after several draws")
 
 
+_Row = TypeVar("_Row", Topic, Desk, Reporter)
+
+
+def _by_slug(session: DbSession, model: type[_Row], slug: str | None) -> _Row | None:
+    if slug is None:
+        return None
+    return session.scalar(sa.select(model).where(model.slug == slug))
+
+
+def decide(session: DbSession, new: NewSubmission, now: datetime) -> Decision:
+    """Detect the language and route a submission against the directory as it is now."""
+    language = detect(f"{new.subject}\n{new.body}")
+    facts = Facts(
+        topic=new.topic,
+        subject=new.subject,
+        body=new.body,
+        language=language,
+        author=new.author_slug or None,
+    )
+    return route(facts, snapshot(session), now)
+
+
 def submit(session: DbSession, new: NewSubmission, now: datetime | None = None) -> str:
-    """Store a submission and its 'created' event in one transaction; return its reference."""
+    """Store, route and queue emails for a submission in one transaction; return its reference."""
     now = now or utcnow()
-    topic = None
-    if new.topic:
-        topic = session.scalar(
-            sa.select(Topic).where(Topic.slug == new.topic, Topic.active.is_(True))
-        )
-        if topic is None:
-            raise ValueError(f"unknown or inactive topic {new.topic!r}")
     try:
+        newsroom = session.get(Newsroom, 1)
+        if newsroom is None:
+            raise LookupError("no newsroom loaded")
+        decision = decide(session, new, now)
+        desk = _by_slug(session, Desk, decision.desk)
         submission = Submission(
             reference=_free_reference(session, new.kind),
             kind=new.kind,
             status="new",
-            topic=topic,
+            topic=_by_slug(session, Topic, decision.topic),
+            desk=desk,
+            assignee=_by_slug(session, Reporter, decision.reporter),
             subject=new.subject,
             body=new.body,
             name=new.name,
@@ -65,13 +103,57 @@ def submit(session: DbSession, new: NewSubmission, now: datetime | None = None) 
             sensitive=new.sensitive,
             article=new.article,
             author_slug=new.author_slug,
+            language=decision.language,
+            needs_translation=decision.needs_translation,
+            reason=decision.reason,
+            locale=new.locale,
             created_at=now,
             updated_at=now,
         )
         session.add(submission)
         session.add(Event(submission=submission, kind="created", actor="reader", created_at=now))
+        session.add(
+            Event(
+                submission=submission,
+                kind="routed",
+                actor="system",
+                detail=decision.reason,
+                created_at=now,
+            )
+        )
+        notice = notify.reporter_notice(submission, decision.to, desk, newsroom)
+        _queue(session, notice, f"notice to {decision.to}", now)
+        if new.email:
+            if notify.ack_allowed(session, new.email, now):
+                _queue(session, notify.reader_ack(submission, newsroom), "reader's receipt", now)
+            else:
+                session.add(
+                    Event(
+                        submission=submission,
+                        kind="ack_skipped",
+                        actor="system",
+                        detail="reader's receipt not sent: too many to this address this hour",
+                        created_at=now,
+                    )
+                )
         session.commit()
     except BaseException:
         session.rollback()
         raise
     return submission.reference
+
+
+def _queue(session: DbSession, email: OutboxEmail, what: str, now: datetime) -> None:
+    """Put an email in the outbox with an 'emailed' event, in the caller's transaction."""
+    email.created_at = email.next_attempt_at = now
+    session.add(email)
+    if email.submission is not None:
+        session.add(
+            Event(
+                submission=email.submission,
+                kind="emailed",
+                actor="system",
+                detail=f"{what} queued",
+                created_at=now,
+            )
+        )

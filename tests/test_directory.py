@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from intake.directory import DirectoryError, parse_newsroom, parse_shift
+from intake.directory import DirectoryError, parse_newsroom
 from intake.extensions import db
 from intake.models import Desk, Newsroom, Reporter, Topic
+from intake.routing import parse_shift
 from tests.conftest import EXAMPLE_NEWSROOM
 
 MINIMAL = """

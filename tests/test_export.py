@@ -56,7 +56,7 @@ def test_jsonl_round_trips_text_exactly(runner: FlaskCliRunner, stored: list[str
     assert first["topic"] == "russia-ukraine-war"
     assert first["name"] == "Олена"
     assert first["consent_contact"] is False
-    assert first["language"] is None
+    assert first["language"] == "uk"
     assert first["status"] == "new"
     assert first["created_at"].endswith("Z")
     assert "\\u" not in lines[0]  # written as UTF-8, not escaped

@@ -1,23 +1,23 @@
-"""The newsroom directory file: parse it, validate it, and sync it to the tables."""
+"""The newsroom directory file: parse it and validate it, naming every problem."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
-from intake.models import EMAIL_CONTENT, DbSession, Desk, Newsroom, Reporter, Topic
+from intake import routing
+from intake.models import EMAIL_CONTENT
+from intake.routing import parse_shift
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-SHIFT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 ISO_639_1 = frozenset(
     "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu "
     "cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi "
@@ -82,40 +82,6 @@ class NewsroomFile:
     desks: tuple[DeskEntry, ...]
     topics: tuple[TopicEntry, ...]
     reporters: tuple[ReporterEntry, ...]
-
-
-@dataclass
-class SyncReport:
-    """What a load changed, per kind of entry."""
-
-    created: dict[str, int] = field(default_factory=dict)
-    changed: dict[str, int] = field(default_factory=dict)
-    deactivated: dict[str, int] = field(default_factory=dict)
-
-    def count(self, bucket: dict[str, int], kind: str) -> None:
-        """Add one to a kind's count in a bucket."""
-        bucket[kind] = bucket.get(kind, 0) + 1
-
-    def summary(self) -> str:
-        """Describe the load in one line per kind."""
-        lines = []
-        for kind in ("desks", "topics", "reporters"):
-            lines.append(
-                f"{kind}: {self.created.get(kind, 0)} created, "
-                f"{self.changed.get(kind, 0)} changed, "
-                f"{self.deactivated.get(kind, 0)} deactivated"
-            )
-        return "\n".join(lines)
-
-
-def parse_shift(shift: str) -> tuple[int, int] | None:
-    """Return a shift's start and end as minutes after local midnight, or None if malformed."""
-    match = SHIFT.match(shift)
-    if not match:
-        return None
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    start, end = h1 * 60 + m1, h2 * 60 + m2
-    return None if start == end else (start, end)
 
 
 # Each section's keys: name -> (required, type, check). A check returns a problem or None.
@@ -356,100 +322,28 @@ def read_newsroom(path: str | Path) -> NewsroomFile:
     return parse_newsroom(text)
 
 
-_Row = TypeVar("_Row", Desk, Topic, Reporter)
-
-
-def _assign(obj: object, values: Mapping[str, Any]) -> bool:
-    """Set attributes that differ; return whether any did."""
-    changed = False
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed = True
-    return changed
-
-
-def _upsert(
-    session: DbSession,
-    model: type[_Row],
-    kind: str,
-    entries: Sequence[tuple[str, dict[str, Any]]],
-    report: SyncReport,
-) -> dict[str, _Row]:
-    """Create or update rows by slug; deactivate the rows the file no longer names."""
-    existing = {row.slug: row for row in session.scalars(sa.select(model))}
-    wanted: dict[str, _Row] = {}
-    for position, (slug, values) in enumerate(entries):
-        values = {**values, "active": True, "position": position}
-        row = existing.get(slug)
-        if row is None:
-            row = model(slug=slug)
-            _assign(row, values)
-            session.add(row)
-            report.count(report.created, kind)
-        elif _assign(row, values):
-            report.count(report.changed, kind)
-        wanted[slug] = row
-    for slug, row in existing.items():
-        if slug not in wanted and row.active:
-            row.active = False
-            report.count(report.deactivated, kind)
-    return wanted
-
-
-def sync_newsroom(session: DbSession, newsroom: NewsroomFile) -> SyncReport:
-    """Make the tables match a valid file, without committing; the caller commits once."""
-    report = SyncReport()
-    desks = _upsert(
-        session,
-        Desk,
-        "desks",
-        [
-            (d.slug, {"name": d.name, "email": d.email, "email_content": d.email_content})
+def routing_directory(newsroom: NewsroomFile) -> routing.Directory:
+    """Describe a directory file as routing sees it, with nobody carrying any load."""
+    return routing.Directory(
+        desks={
+            d.slug: routing.DeskInfo(d.slug, d.name, d.email, d.email_content)
             for d in newsroom.desks
-        ],
-        report,
-    )
-    topics = _upsert(
-        session,
-        Topic,
-        "topics",
-        [
-            (t.slug, {"label": t.label, "desk": desks[t.desk], "keywords": list(t.keywords)})
-            for t in newsroom.topics
-        ],
-        report,
-    )
-    _upsert(
-        session,
-        Reporter,
-        "reporters",
-        [
-            (
-                r.slug,
-                {
-                    "name": r.name,
-                    "email": r.email,
-                    "languages": list(r.languages),
-                    "timezone": r.timezone,
-                    "shift": r.shift,
-                    "desks": [desks[d] for d in r.desks],
-                    "topics": [topics[t] for t in r.topics],
-                },
+        },
+        topics={
+            t.slug: routing.TopicInfo(t.slug, t.label, t.desk, t.keywords) for t in newsroom.topics
+        },
+        reporters=tuple(
+            routing.ReporterInfo(
+                slug=r.slug,
+                name=r.name,
+                email=r.email,
+                desks=r.desks,
+                topics=r.topics,
+                languages=r.languages,
+                timezone=r.timezone,
+                shift=r.shift,
             )
             for r in newsroom.reporters
-        ],
-        report,
+        ),
+        default_desk=newsroom.default_desk,
     )
-    settings = session.get(Newsroom, 1) or Newsroom(id=1)
-    _assign(
-        settings,
-        {
-            "name": newsroom.name,
-            "public_url": newsroom.public_url,
-            "sender": newsroom.sender,
-            "default_desk": desks[newsroom.default_desk],
-        },
-    )
-    session.add(settings)
-    return report

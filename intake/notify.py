@@ -1,0 +1,243 @@
+"""Compose emails into the outbox, and deliver due ones over SMTP (the worker's job)."""
+
+from __future__ import annotations
+
+import smtplib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import render_template
+from flask_mail import Connection, Mail, Message
+
+from intake.language import name as language_name
+from intake.models import DbSession, Desk, Event, Newsroom, OutboxEmail, Submission, utcnow
+from intake.text import clean_line
+
+KIND_TAGS = {"tip": "Tip", "question": "Question"}
+SUBJECT_EXCERPT = 100
+# A reader's address gets at most this many acknowledgements an hour: intake must not
+# become a way to flood someone's inbox by typing their address into the form.
+ACKS_PER_HOUR = 3
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+MAX_ATTEMPTS = 12  # about 6.5 hours of retries before an email is marked failed
+LEASE = timedelta(minutes=2)
+
+
+def _message_id(sender: str) -> str:
+    domain = sender.rpartition("@")[2] or "intake.invalid"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def staff_link(newsroom: Newsroom, submission: Submission) -> str:
+    """Return the address of the submission's staff page."""
+    return f"{newsroom.public_url}/staff/s/{submission.reference}"
+
+
+def carries_text(submission: Submission, desk: Desk | None) -> bool:
+    """Say whether an email about this submission may include the reader's text."""
+    return not submission.sensitive and (desk is None or desk.email_content == "full")
+
+
+def notice_subject(submission: Submission, with_text: bool) -> str:
+    """Build the reporter's subject line; reader text in it is cut to one clean line."""
+    tag = KIND_TAGS[submission.kind]
+    topic = submission.topic.label if submission.topic else "No topic"
+    excerpt = clean_line(submission.subject)[:SUBJECT_EXCERPT] if with_text else ""
+    middle = f" — {excerpt}" if excerpt else ""
+    return clean_line(f"[{tag}] {topic}{middle} ({submission.reference})")
+
+
+def reporter_notice(
+    submission: Submission, to: str, desk: Desk | None, newsroom: Newsroom
+) -> OutboxEmail:
+    """Compose the email that tells a reporter (or a desk inbox) about a submission."""
+    with_text = carries_text(submission, desk)
+    body = render_template(
+        "email/reporter_notice.txt",
+        submission=submission,
+        with_text=with_text,
+        link=staff_link(newsroom, submission),
+        language=language_name(submission.language or "und"),
+    )
+    reply_to = submission.email if with_text and submission.consent_contact else ""
+    return OutboxEmail(
+        submission=submission,
+        purpose="reporter_notice",
+        message_id=_message_id(newsroom.sender),
+        sender=newsroom.sender,
+        recipient=to,
+        reply_to=reply_to,
+        subject=notice_subject(submission, with_text),
+        body=body,
+    )
+
+
+def ack_allowed(session: DbSession, address: str, now: datetime) -> bool:
+    """Say whether this address may get another acknowledgement within the hour."""
+    recent = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OutboxEmail)
+        .where(
+            OutboxEmail.purpose == "reader_ack",
+            sa.func.lower(OutboxEmail.recipient) == address.lower(),
+            OutboxEmail.created_at > now - timedelta(hours=1),
+        )
+    )
+    return (recent or 0) < ACKS_PER_HOUR
+
+
+def reader_ack(submission: Submission, newsroom: Newsroom) -> OutboxEmail:
+    """Compose the acknowledgement to a reader: their reference, never their text."""
+    tag = "question" if submission.kind == "question" else "tip"
+    return OutboxEmail(
+        submission=submission,
+        purpose="reader_ack",
+        message_id=_message_id(newsroom.sender),
+        sender=newsroom.sender,
+        recipient=submission.email,
+        subject=clean_line(f"We received your {tag} ({submission.reference})"),
+        body=render_template(
+            f"email/reader_ack.{submission.locale}.txt",
+            submission=submission,
+            newsroom=newsroom,
+        ),
+    )
+
+
+@dataclass
+class Delivery:
+    """What one pass of the worker did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Return the wait before the next try after this many failed attempts."""
+    wait: timedelta = BACKOFF_FIRST * 2 ** max(attempts - 1, 0)
+    return min(wait, BACKOFF_MAX)
+
+
+def claim(session: DbSession, worker: str, batch: int, now: datetime) -> list[OutboxEmail]:
+    """Lease up to `batch` due emails to this worker and commit the lease."""
+    token = f"{worker}/{uuid.uuid4().hex[:8]}"
+    due = (
+        sa.select(OutboxEmail.id)
+        .where(
+            OutboxEmail.state == "pending",
+            OutboxEmail.next_attempt_at <= now,
+            sa.or_(OutboxEmail.lease_until.is_(None), OutboxEmail.lease_until < now),
+        )
+        .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+        .limit(batch)
+        # PostgreSQL: concurrent workers skip each other's rows instead of waiting.
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        sa.update(OutboxEmail)
+        .where(
+            OutboxEmail.id.in_(due.scalar_subquery()),
+            sa.or_(OutboxEmail.lease_until.is_(None), OutboxEmail.lease_until < now),
+        )
+        .values(claimed_by=token, lease_until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return list(
+        session.scalars(
+            sa.select(OutboxEmail).where(OutboxEmail.claimed_by == token).order_by(OutboxEmail.id)
+        )
+    )
+
+
+def _message(row: OutboxEmail) -> Message:
+    message = Message(
+        subject=row.subject,
+        sender=row.sender,
+        recipients=[row.recipient],
+        body=row.body,
+        reply_to=row.reply_to or None,
+        extra_headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.msgId = row.message_id
+    return message
+
+
+def _event(session: DbSession, row: OutboxEmail, kind: str, detail: str) -> None:
+    if row.submission_id is not None:
+        session.add(
+            Event(submission_id=row.submission_id, kind=kind, actor="system", detail=detail)
+        )
+
+
+def _sent(session: DbSession, row: OutboxEmail, now: datetime) -> None:
+    row.state, row.sent_at, row.lease_until = "sent", now, None
+    row.attempts += 1
+    _event(session, row, "delivered", f"{row.purpose} delivered to {row.recipient}")
+    session.commit()
+
+
+def _failed_attempt(session: DbSession, row: OutboxEmail, error: Exception, now: datetime) -> bool:
+    """Record a failed try; schedule the next or give up. Return whether it gave up."""
+    row.attempts += 1
+    row.last_error = f"{type(error).__name__}: {error}"[:500]
+    row.lease_until = None
+    gave_up = row.attempts >= MAX_ATTEMPTS or _permanent(error)
+    if gave_up:
+        row.state = "failed"
+        _event(
+            session, row, "delivery_failed", f"{row.purpose} to {row.recipient}: {row.last_error}"
+        )
+    else:
+        row.next_attempt_at = now + backoff(row.attempts)
+    session.commit()
+    return gave_up
+
+
+def _permanent(error: Exception) -> bool:
+    """Say whether the server refused for good (a 5xx answer), so retrying cannot help."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _ in error.recipients.values())
+    code = getattr(error, "smtp_code", None)
+    return isinstance(code, int) and 500 <= code < 600
+
+
+def deliver_due(
+    session: DbSession, mail: Mail, worker: str, batch: int = 50, now: datetime | None = None
+) -> Delivery:
+    """Claim due emails and send them over one SMTP connection; record every outcome."""
+    now = now or utcnow()
+    rows = claim(session, worker, batch, now)
+    report = Delivery(claimed=len(rows))
+    if not rows:
+        return report
+    pending = list(rows)
+    try:
+        connection: Connection
+        with mail.connect() as connection:
+            while pending:
+                row = pending[0]
+                try:
+                    connection.send(_message(row))
+                except (smtplib.SMTPServerDisconnected, OSError):
+                    raise  # the connection is gone: the rest wait for the next pass
+                except smtplib.SMTPException as exc:
+                    # This message was refused; the connection is still good for the others.
+                    gave_up = _failed_attempt(session, row, exc, utcnow())
+                    report.failed += gave_up
+                    report.retried += not gave_up
+                else:
+                    _sent(session, row, utcnow())
+                    report.sent += 1
+                pending.pop(0)
+    except (OSError, smtplib.SMTPException) as exc:
+        for row in pending:
+            gave_up = _failed_attempt(session, row, exc, utcnow())
+            report.failed += gave_up
+            report.retried += not gave_up
+    return report

@@ -35,9 +35,10 @@ run: setup .env
 	@echo "intake is serving on http://$(HOST):$(PORT)/  (the public form)"
 	@echo "Submissions are stored in instance/intake.sqlite3;"
 	@echo "  see them with: $(FLASK) intake export --format jsonl"
+	@echo "Emails go through the outbox worker; without MAIL_SERVER they land in instance/mail/."
 	@echo "Stop with Ctrl-C."
 	@echo
-	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app
+	HOST=$(HOST) PORT=$(PORT) scripts/run.sh
 
 lint: setup
 	$(BIN)/ruff check .

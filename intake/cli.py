@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -127,27 +129,25 @@ def worker(once: bool, batch: int, interval: float) -> None:
     # Flask-Mail has no timeout of its own; bound every socket this process opens.
     socket.setdefaulttimeout(float(app.config["MAIL_TIMEOUT"]))
     name = f"{socket.gethostname()}:{os.getpid()}"
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
     click.echo(
         f"worker {name}: delivering through {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}",
         err=True,
     )
     total = Delivery()
-    while not stopping.is_set():
-        report = deliver_due(db.session, mail, name, batch)
-        db.session.remove()
-        for key in ("claimed", "sent", "retried", "failed"):
-            setattr(total, key, getattr(total, key) + getattr(report, key))
-        if report.claimed:
-            click.echo(
-                f"sent {report.sent}, to retry {report.retried}, failed {report.failed}", err=True
-            )
-        elif once:
-            break
-        else:
-            stopping.wait(interval)
+    with stop_on_signals() as stopping:
+        while not stopping.is_set():
+            report = deliver_due(db.session, mail, name, batch)
+            db.session.remove()
+            total.add(report)
+            if report.claimed:
+                click.echo(
+                    f"sent {report.sent}, to retry {report.retried}, failed {report.failed}",
+                    err=True,
+                )
+            elif once:
+                break
+            else:
+                stopping.wait(interval)
     click.echo(
         f"worker {name}: done; sent {total.sent}, retries scheduled {total.retried}, "
         f"failed {total.failed}",
@@ -165,10 +165,23 @@ def mailcatcher(port: int, folder: str | None) -> None:
     target = Path(folder) if folder else Path(current_app.instance_path) / "mail"
     controller = catcher.start(target, port)
     click.echo(f"mail catcher: listening on 127.0.0.1:{port}, saving messages in {target}/")
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
     try:
-        stopping.wait()
+        with stop_on_signals() as stopping:
+            stopping.wait()
     finally:
         controller.stop()
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """Turn SIGTERM and SIGINT into an event to finish on; restore the old handlers after."""
+    stopping = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stopping.set())
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield stopping
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

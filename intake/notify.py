@@ -116,6 +116,13 @@ class Delivery:
     retried: int = 0
     failed: int = 0
 
+    def add(self, other: Delivery) -> None:
+        """Add another pass's counts to these."""
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+
 
 def backoff(attempts: int) -> timedelta:
     """Return the wait before the next try after this many failed attempts."""

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as default_policy
 from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
@@ -96,3 +102,86 @@ def field_errors(html: str) -> dict[str, str]:
     """Map each field id to the error message shown next to it."""
     found = re.findall(r'<p class="error" id="([\w-]+)-error">([^<]*)</p>', html)
     return {field: unescape(message) for field, message in found}
+
+
+@dataclass
+class Received:
+    """One message as the SMTP server got it."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    connection: int
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = BytesParser(policy=default_policy).parsebytes(self.raw)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    def text(self) -> str:
+        body = self.message.get_body(preferencelist=("plain",))
+        assert body is not None
+        content = body.get_content()
+        assert isinstance(content, str)
+        return content
+
+
+class SMTPSink:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives (aiosmtpd)."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.refuse: set[str] = set()
+        self.port = free_port()
+        self.controller: Controller | None = None
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, id(session))
+        )
+        return "250 OK"
+
+    def start(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPSink]:
+    """A running SMTP sink; stopped at the end of the test."""
+    sink = SMTPSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mail_app(tmp_path: Path, smtp: SMTPSink) -> Iterator[Flask]:
+    """An app whose mail goes to the SMTP sink, with a short socket timeout."""
+    app = make_app(tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_TIMEOUT=5)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -117,7 +117,7 @@ def route_check(newsroom_path: str) -> None:
 @intake_cli.command("worker")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--batch", default=50, show_default=True, help="Emails a pass, one connection.")
-@click.option("--interval", default=0.5, show_default=True, help="Seconds between idle polls.")
+@click.option("--interval", default=0.25, show_default=True, help="Seconds between idle polls.")
 def worker(once: bool, batch: int, interval: float) -> None:
     """Deliver the outbox's due emails over SMTP, with retries and backoff."""
     app = current_app

@@ -133,14 +133,18 @@ def backoff(attempts: int) -> timedelta:
 def claim(session: DbSession, worker: str, batch: int, now: datetime) -> list[OutboxEmail]:
     """Lease up to `batch` due emails to this worker and commit the lease."""
     token = f"{worker}/{uuid.uuid4().hex[:8]}"
+    due = sa.select(OutboxEmail.id).where(
+        OutboxEmail.state == "pending",
+        OutboxEmail.next_attempt_at <= now,
+        sa.or_(OutboxEmail.lease_until.is_(None), OutboxEmail.lease_until < now),
+    )
+    # Look before taking a write lock: an idle worker polls often, and on SQLite an
+    # UPDATE that changes nothing still makes the form's writers wait.
+    if session.scalar(due.limit(1)) is None:
+        session.rollback()
+        return []
     due = (
-        sa.select(OutboxEmail.id)
-        .where(
-            OutboxEmail.state == "pending",
-            OutboxEmail.next_attempt_at <= now,
-            sa.or_(OutboxEmail.lease_until.is_(None), OutboxEmail.lease_until < now),
-        )
-        .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+        due.order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
         .limit(batch)
         # PostgreSQL: concurrent workers skip each other's rows instead of waiting.
         .with_for_update(skip_locked=True)

@@ -64,6 +64,8 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # A staff session ends when the browser closes; Flask-Login's "remember me" is not used.
+    REMEMBER_COOKIE_DURATION = 0
     # A reader may take a long time to write; an expired token re-renders the form, text kept.
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 

@@ -18,8 +18,9 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config
 from intake import cli
-from intake.extensions import csrf, db, mail, migrate
-from intake.models import Newsroom
+from intake.extensions import csrf, db, login_manager, mail, migrate
+from intake.models import Newsroom, Submission
+from intake.search import install as install_search
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("intake")
@@ -64,17 +65,29 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "staff.login"
+    login_manager.login_message = "Sign in to see this page."
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+    # db.create_all() (tests, a first run without migrations) builds the search index too.
+    if not sa.event.contains(Submission.__table__, "after_create", _install_search):
+        sa.event.listen(Submission.__table__, "after_create", _install_search)
 
     from intake.public import bp as public_bp
+    from intake.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(staff_bp)
     _register_error_pages(app)
     app.context_processor(lambda: {"newsroom_name": _newsroom_name()})
     cli.register(app)
     return app
+
+
+def _install_search(target: sa.Table, connection: sa.Connection, **_: Any) -> None:
+    install_search(connection)
 
 
 def _finish_config(app: Flask) -> None:

@@ -17,10 +17,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from intake import accounts
 from intake import export as exporting
 from intake import mailcatcher as catcher
 from intake.directory import DirectoryError, read_newsroom, routing_directory, sync_newsroom
 from intake.extensions import db, mail
+from intake.models import ROLES
 from intake.notify import Delivery, deliver_due
 from intake.routecheck import RouteChecker
 
@@ -185,3 +187,51 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@intake_cli.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(email: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account (password from a prompt or standard input)."""
+    try:
+        user = accounts.create(db.session, email, role, _read_password(password_stdin))
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    reporter = accounts.reporter_of(db.session, user)
+    linked = f", linked to reporter {reporter.name}" if reporter else ""
+    click.echo(f"Created {user.role} {user.email}{linked}.")
+
+
+@intake_cli.command("reset-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def reset_password(email: str, password_stdin: bool) -> None:
+    """Set a new password for a staff account and sign it out everywhere."""
+    user = accounts.find(db.session, email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    try:
+        accounts.set_password(db.session, user, _read_password(password_stdin))
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"New password set for {user.email}; its other sessions are signed out.")
+
+
+@intake_cli.command("deactivate-user")
+@click.argument("email")
+def deactivate_user(email: str) -> None:
+    """Stop a staff account from signing in; its history stays."""
+    user = accounts.find(db.session, email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    accounts.deactivate(db.session, user)
+    click.echo(f"Deactivated {user.email}.")

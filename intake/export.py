@@ -39,7 +39,7 @@ def rows(
 ) -> Iterator[dict[str, Any]]:
     """Yield one plain dict a submission, oldest first, reading in batches."""
     query = query if query is not None else sa.select(Submission)
-    query = query.options(so.selectinload(Submission.topic)).order_by(Submission.id)
+    query = query.options(so.selectinload(Submission.topic)).order_by(None).order_by(Submission.id)
     for sub in session.scalars(query.execution_options(yield_per=500)):
         yield {
             "reference": sub.reference,
@@ -60,7 +60,7 @@ def rows(
         }
 
 
-def _csv_cell(value: Any, spreadsheet_safe: bool) -> str:
+def csv_cell(value: Any, spreadsheet_safe: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -83,7 +83,7 @@ def write(
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
         for record in records:
-            writer.writerow([_csv_cell(record[c], spreadsheet_safe) for c in COLUMNS])
+            writer.writerow([csv_cell(record[c], spreadsheet_safe) for c in COLUMNS])
             count += 1
     elif fmt == "jsonl":
         for record in records:

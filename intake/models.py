@@ -16,6 +16,7 @@ STATUSES = ("new", "in_progress", "answered", "used", "closed", "spam", "duplica
 EMAIL_CONTENT = ("full", "link")
 OPEN_STATUSES = ("new", "in_progress")
 OUTBOX_STATES = ("pending", "sent", "failed")
+ROLES = ("admin", "editor", "reporter")
 
 
 def utcnow() -> datetime:
@@ -175,6 +176,12 @@ class Submission(Base):
     reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     # The language of the form the reader used, for the emails we send them.
     locale: so.Mapped[str] = so.mapped_column(sa.String(8), default="en")
+    duplicate_of_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("submissions.id"))
+    # When staff first acted on it (status, assignment, note or reply): for the dashboard.
+    first_action_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Bumped by every change; a form carries it, so a second editor cannot overwrite unseen.
+    version: so.Mapped[int] = so.mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: so.Mapped[datetime] = so.mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow
@@ -183,6 +190,7 @@ class Submission(Base):
     topic: so.Mapped[Topic | None] = so.relationship()
     desk: so.Mapped[Desk | None] = so.relationship()
     assignee: so.Mapped[Reporter | None] = so.relationship()
+    duplicate_of: so.Mapped[Submission | None] = so.relationship(remote_side="Submission.id")
     events: so.Mapped[list[Event]] = so.relationship(
         back_populates="submission", order_by="Event.id"
     )
@@ -236,3 +244,45 @@ class OutboxEmail(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     submission: so.Mapped[Submission | None] = so.relationship()
+
+
+class StaffUser(Base):
+    """A staff account; a reporter's account is linked to the directory by email."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (sa.CheckConstraint(f"role IN {ROLES}", name="role"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    role: so.Mapped[str] = so.mapped_column(sa.String(16))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    # Changes when the password does, which signs out every other session.
+    session_token: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    # Flask-Login's user interface.
+    @property
+    def is_active(self) -> bool:
+        """Say whether the account may sign in."""
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Say that a loaded user is signed in."""
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Say that a loaded user is not anonymous."""
+        return False
+
+    def get_id(self) -> str:
+        """Identify the session: the token, so a password change ends old sessions."""
+        return self.session_token
+
+    @property
+    def sees_everything(self) -> bool:
+        """Say whether this account sees every desk (editors and admins)."""
+        return self.role in ("admin", "editor")

@@ -51,13 +51,18 @@ def notice_subject(submission: Submission, with_text: bool) -> str:
 
 
 def reporter_notice(
-    submission: Submission, to: str, desk: Desk | None, newsroom: Newsroom
+    submission: Submission,
+    to: str,
+    desk: Desk | None,
+    newsroom: Newsroom,
+    why: str | None = None,
 ) -> OutboxEmail:
     """Compose the email that tells a reporter (or a desk inbox) about a submission."""
     with_text = carries_text(submission, desk)
     body = render_template(
         "email/reporter_notice.txt",
         submission=submission,
+        why=why or submission.reason,
         with_text=with_text,
         link=staff_link(newsroom, submission),
         language=language_name(submission.language or "und"),
@@ -103,6 +108,26 @@ def reader_ack(submission: Submission, newsroom: Newsroom) -> OutboxEmail:
             f"email/reader_ack.{submission.locale}.txt",
             submission=submission,
             newsroom=newsroom,
+        ),
+    )
+
+
+def staff_reply(
+    submission: Submission, desk: Desk | None, newsroom: Newsroom, text: str
+) -> OutboxEmail:
+    """Compose a reporter's reply to the reader, sent from the desk's address."""
+    sender = desk.email if desk else newsroom.sender
+    tag = "question" if submission.kind == "question" else "tip"
+    return OutboxEmail(
+        submission=submission,
+        purpose="reply",
+        message_id=_message_id(sender),
+        sender=sender,
+        recipient=submission.email,
+        reply_to=sender,
+        subject=clean_line(f"About your {tag} ({submission.reference})"),
+        body=render_template(
+            "email/reply.txt", submission=submission, text=text, newsroom=newsroom, desk=desk
         ),
     )
 

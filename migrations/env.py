@@ -89,10 +89,18 @@ def run_migrations_online():
                 return "sa.DateTime()"
         return False
 
+    # The search index (SQLite FTS5: submissions_fts and its shadow tables) is made by
+    # raw DDL in a migration, not by the models; autogenerate must not try to drop it.
+    def include_name(name, type_, parent_names):
+        if type_ == "table" and name and name.startswith("submissions_fts"):
+            return False
+        return True
+
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 

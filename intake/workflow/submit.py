@@ -1,4 +1,4 @@
-"""Use cases, each committed in one transaction: a reader's submission first."""
+"""The reader's use case: store, route and queue the emails of a submission at once."""
 
 from __future__ import annotations
 

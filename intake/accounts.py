@@ -1,0 +1,109 @@
+"""Staff accounts: Argon2 password hashes, sign-in checks, and the admin's commands."""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from intake.models import ROLES, DbSession, Reporter, StaffUser, utcnow
+
+PASSWORD_MIN = 12
+PASSWORD_MAX = 1024  # hashing a megabyte per try would be a cheap way to tie up a worker
+_hasher = PasswordHasher()
+# Checked when the account does not exist, so a wrong email costs what a wrong password does.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class AccountError(Exception):
+    """A command about an account that cannot be done; the message says why."""
+
+
+def normalise_email(email: str) -> str:
+    """Compare staff emails without regard to case or surrounding space."""
+    return email.strip().lower()
+
+
+def check_password_rules(password: str) -> None:
+    """Refuse a password that is too short or absurdly long."""
+    if len(password) < PASSWORD_MIN:
+        raise AccountError(f"A password needs at least {PASSWORD_MIN} characters.")
+    if len(password) > PASSWORD_MAX:
+        raise AccountError(f"A password can be at most {PASSWORD_MAX} characters.")
+
+
+def find(session: DbSession, email: str) -> StaffUser | None:
+    """Return the account with this email, active or not."""
+    return session.scalar(sa.select(StaffUser).where(StaffUser.email == normalise_email(email)))
+
+
+def create(session: DbSession, email: str, role: str, password: str) -> StaffUser:
+    """Create an account and commit it."""
+    if role not in ROLES:
+        raise AccountError(f"The role must be one of {', '.join(ROLES)}.")
+    check_password_rules(password)
+    if find(session, email) is not None:
+        raise AccountError(f"An account for {normalise_email(email)} exists already.")
+    user = StaffUser(
+        email=normalise_email(email),
+        role=role,
+        password_hash=_hasher.hash(password),
+        session_token=secrets.token_hex(32),
+        active=True,
+    )
+    session.add(user)
+    session.commit()
+    return user
+
+
+def set_password(session: DbSession, user: StaffUser, password: str) -> None:
+    """Replace the password and end every session of the account."""
+    check_password_rules(password)
+    user.password_hash = _hasher.hash(password)
+    user.session_token = secrets.token_hex(32)
+    session.commit()
+
+
+def deactivate(session: DbSession, user: StaffUser) -> None:
+    """Stop an account from signing in, and end its sessions; its history stays."""
+    user.active = False
+    user.session_token = secrets.token_hex(32)
+    session.commit()
+
+
+def authenticate(session: DbSession, email: str, password: str) -> StaffUser | None:
+    """Return the active account these credentials open, or None, in about the same time."""
+    user = find(session, email)
+    if len(password) > PASSWORD_MAX:
+        return None
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    session.commit()
+    return user
+
+
+def load(session: DbSession, session_token: str) -> StaffUser | None:
+    """Return the active account a session belongs to."""
+    return session.scalar(
+        sa.select(StaffUser).where(
+            StaffUser.session_token == session_token, StaffUser.active.is_(True)
+        )
+    )
+
+
+def reporter_of(session: DbSession, user: StaffUser) -> Reporter | None:
+    """Return the directory's reporter with the account's email, if active."""
+    return session.scalar(
+        sa.select(Reporter).where(
+            sa.func.lower(Reporter.email) == user.email, Reporter.active.is_(True)
+        )
+    )

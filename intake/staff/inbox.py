@@ -1,0 +1,284 @@
+"""The inbox's queries: who sees what, filters from the URL, keyset pages, the dashboard."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from intake import search
+from intake.models import (
+    KINDS,
+    OPEN_STATUSES,
+    STATUSES,
+    DbSession,
+    Desk,
+    Event,
+    Reporter,
+    StaffUser,
+    Submission,
+    Topic,
+    utcnow,
+)
+
+PAGE_SIZE = 50
+SORTS = ("newest", "oldest")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The inbox's filters, as bookmarkable query parameters."""
+
+    q: str = ""
+    status: str = ""
+    kind: str = ""
+    desk: str = ""
+    topic: str = ""
+    language: str = ""
+    assignee: str = ""  # "me", "unassigned" or a reporter slug
+    since: date | None = None
+    until: date | None = None
+    sort: str = "newest"
+    after: int | None = None  # keyset cursor: the id of the last row already shown
+    problems: tuple[str, ...] = field(default=(), compare=False)
+
+    def query_string(self, **changes: Any) -> str:
+        """Return these filters as a URL query, with some changed."""
+        values = replace(self, **changes)
+        params = {
+            "q": values.q,
+            "status": values.status,
+            "kind": values.kind,
+            "desk": values.desk,
+            "topic": values.topic,
+            "language": values.language,
+            "assignee": values.assignee,
+            "since": values.since.isoformat() if values.since else "",
+            "until": values.until.isoformat() if values.until else "",
+            "sort": "" if values.sort == "newest" else values.sort,
+            "after": str(values.after) if values.after else "",
+        }
+        return urlencode({k: v for k, v in params.items() if v})
+
+
+def _date(args: Mapping[str, str], name: str, problems: list[str]) -> date | None:
+    value = args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.append(f"{name} must be a date like 2026-11-24; ignored.")
+        return None
+
+
+def parse_filters(args: Mapping[str, str]) -> Filters:
+    """Read filters from query parameters; ignore a bad value and say so."""
+    problems: list[str] = []
+    status = args.get("status", "")
+    if status and status not in STATUSES:
+        problems.append(f"Unknown status {status!r}; ignored.")
+        status = ""
+    kind = args.get("kind", "")
+    if kind and kind not in KINDS:
+        problems.append(f"Unknown kind {kind!r}; ignored.")
+        kind = ""
+    sort = args.get("sort", "newest") or "newest"
+    if sort not in SORTS:
+        problems.append(f"sort must be newest or oldest; {sort!r} ignored.")
+        sort = "newest"
+    after_text = args.get("after", "")
+    after = int(after_text) if after_text.isdigit() and len(after_text) < 19 else None
+    return Filters(
+        q=args.get("q", "").strip()[:200],
+        status=status,
+        kind=kind,
+        desk=args.get("desk", "")[:64],
+        topic=args.get("topic", "")[:64],
+        language=args.get("language", "")[:8],
+        assignee=args.get("assignee", "")[:64],
+        since=_date(args, "since", problems),
+        until=_date(args, "until", problems),
+        sort=sort,
+        after=after,
+        problems=tuple(problems),
+    )
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A signed-in staff member and what they may see."""
+
+    user: StaffUser
+    reporter_id: int | None
+    desk_ids: frozenset[int]
+
+    @property
+    def sees_everything(self) -> bool:
+        """Say whether this viewer sees every desk."""
+        return self.user.sees_everything
+
+
+def viewer(session: DbSession, user: StaffUser) -> Viewer:
+    """Work out which desks a staff member sees (a reporter: their directory desks)."""
+    reporter = session.scalar(
+        sa.select(Reporter)
+        .where(sa.func.lower(Reporter.email) == user.email, Reporter.active.is_(True))
+        .options(so.selectinload(Reporter.desks))
+    )
+    desks = frozenset(d.id for d in reporter.desks if d.active) if reporter else frozenset()
+    return Viewer(user=user, reporter_id=reporter.id if reporter else None, desk_ids=desks)
+
+
+def visible(view: Viewer) -> sa.ColumnElement[bool]:
+    """Return the clause for the submissions this viewer may see."""
+    if view.sees_everything:
+        return sa.true()
+    if not view.desk_ids:
+        return sa.false()
+    return Submission.desk_id.in_(view.desk_ids)
+
+
+def _where(session: DbSession, view: Viewer, filters: Filters, status: bool = True) -> list[Any]:
+    clauses: list[Any] = [visible(view)]
+    if status and filters.status:
+        clauses.append(Submission.status == filters.status)
+    if filters.kind:
+        clauses.append(Submission.kind == filters.kind)
+    if filters.desk:
+        clauses.append(Submission.desk.has(Desk.slug == filters.desk))
+    if filters.topic:
+        clauses.append(Submission.topic.has(Topic.slug == filters.topic))
+    if filters.language:
+        clauses.append(Submission.language == filters.language)
+    if filters.assignee == "unassigned":
+        clauses.append(Submission.assignee_id.is_(None))
+    elif filters.assignee == "me":
+        clauses.append(Submission.assignee_id == (view.reporter_id or -1))
+    elif filters.assignee:
+        clauses.append(Submission.assignee.has(Reporter.slug == filters.assignee))
+    if filters.since:
+        clauses.append(Submission.created_at >= _start_of(filters.since))
+    if filters.until:
+        clauses.append(Submission.created_at < _start_of(filters.until + timedelta(days=1)))
+    if filters.q:
+        match = search.matches(session.get_bind().dialect.name, filters.q)
+        if match is not None:
+            clauses.append(match)
+    return clauses
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def filtered(session: DbSession, view: Viewer, filters: Filters) -> sa.Select[Submission]:
+    """Return the query for every submission the filters select, in the chosen order."""
+    order = Submission.id.desc() if filters.sort == "newest" else Submission.id.asc()
+    return sa.select(Submission).where(*_where(session, view, filters)).order_by(order)
+
+
+@dataclass
+class Page:
+    """One page of the inbox and the cursor of the next one."""
+
+    rows: list[Submission]
+    next_after: int | None
+
+
+def page(session: DbSession, view: Viewer, filters: Filters, size: int = PAGE_SIZE) -> Page:
+    """Return a page after the cursor: keyset, so page 1,000 costs what page 1 does."""
+    query = filtered(session, view, filters)
+    if filters.after is not None:
+        if filters.sort == "newest":
+            query = query.where(Submission.id < filters.after)
+        else:
+            query = query.where(Submission.id > filters.after)
+    rows = list(
+        session.scalars(
+            query.limit(size + 1).options(
+                so.joinedload(Submission.topic),
+                so.joinedload(Submission.desk),
+                so.joinedload(Submission.assignee),
+            )
+        )
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows=rows, next_after=rows[-1].id if more and rows else None)
+
+
+def status_counts(session: DbSession, view: Viewer, filters: Filters) -> dict[str, int]:
+    """Count the filtered submissions per status (ignoring the status filter itself)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, n in session.execute(
+        sa.select(Submission.status, sa.func.count())
+        .where(*_where(session, view, filters, status=False))
+        .group_by(Submission.status)
+    ):
+        counts[status] = n
+    return counts
+
+
+@dataclass
+class Dashboard:
+    """The figures at the top of the inbox."""
+
+    new_today: int
+    unassigned: int
+    waiting: int
+    median_first_action: dict[str, timedelta]
+
+
+def dashboard(session: DbSession, view: Viewer, now: datetime | None = None) -> Dashboard:
+    """Compute new today, unassigned, waiting over 24 h, and median time to first action."""
+    now = now or utcnow()
+    seen = visible(view)
+    today = _start_of(now.date())
+
+    def count(*where: Any) -> int:
+        return (
+            session.scalar(sa.select(sa.func.count()).select_from(Submission).where(seen, *where))
+            or 0
+        )
+
+    durations: dict[str, list[float]] = {}
+    for desk_name, created, first in session.execute(
+        sa.select(Desk.name, Submission.created_at, Submission.first_action_at)
+        .join(Desk, Submission.desk_id == Desk.id)
+        .where(
+            seen,
+            Submission.created_at >= now - timedelta(days=7),
+            Submission.first_action_at.is_not(None),
+        )
+    ):
+        if first is not None:  # the query asks for it; the type does not know
+            durations.setdefault(desk_name, []).append((first - created).total_seconds())
+    return Dashboard(
+        new_today=count(Submission.created_at >= today),
+        unassigned=count(Submission.assignee_id.is_(None), Submission.status.in_(OPEN_STATUSES)),
+        waiting=count(
+            Submission.status == "new",
+            Submission.first_action_at.is_(None),
+            Submission.created_at < now - timedelta(hours=24),
+        ),
+        median_first_action={
+            name: timedelta(seconds=statistics.median(values))
+            for name, values in sorted(durations.items())
+        },
+    )
+
+
+def timeline(session: DbSession, submission: Submission) -> list[Event]:
+    """Return the submission's events, oldest first."""
+    return list(
+        session.scalars(
+            sa.select(Event).where(Event.submission_id == submission.id).order_by(Event.id)
+        )
+    )

@@ -1,0 +1,273 @@
+"""Staff use cases on one submission or many: status, assignment, note, reply.
+
+Each commits once, records an event, and refuses to overwrite a change the actor has not
+seen: the form carries the submission's version, and a different one is a Conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
+
+from intake import notify
+from intake.models import (
+    DbSession,
+    Desk,
+    Event,
+    Newsroom,
+    Reporter,
+    StaffUser,
+    Submission,
+    utcnow,
+)
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "new": ("in_progress", "answered", "used", "closed", "spam", "duplicate"),
+    "in_progress": ("answered", "used", "closed", "spam", "duplicate"),
+    "answered": ("in_progress",),
+    "used": ("in_progress",),
+    "closed": ("in_progress",),
+    "spam": ("in_progress",),
+    "duplicate": ("in_progress",),
+}
+NOTE_MAX = 10_000
+REPLY_MAX = 20_000
+
+
+class Conflict(Exception):
+    """Someone else changed the submission after the actor loaded it."""
+
+    def __init__(self, changed_by: str) -> None:
+        self.changed_by = changed_by
+        super().__init__(
+            f"Changed by {changed_by} meanwhile: nothing was saved. "
+            "Check the history below, then try again."
+        )
+
+
+class NotAllowed(Exception):
+    """The action does not apply to this submission; the message says why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whom to assign to: a reporter or a desk, by slug."""
+
+    kind: str  # "reporter" or "desk"
+    slug: str
+
+
+def _newsroom(session: DbSession) -> Newsroom:
+    newsroom = session.get(Newsroom, 1)
+    if newsroom is None:
+        raise NotAllowed("No newsroom is loaded.")
+    return newsroom
+
+
+def _last_actor(session: DbSession, submission: Submission) -> str:
+    actor = session.scalar(
+        sa.select(Event.actor)
+        .where(Event.submission_id == submission.id, Event.actor != "system")
+        .order_by(Event.id.desc())
+        .limit(1)
+    )
+    return actor or "someone else"
+
+
+def _commit(
+    session: DbSession,
+    submission: Submission,
+    version: int | None,
+    change: Callable[[datetime], None],
+    now: datetime | None = None,
+) -> None:
+    """Check the version, apply the change, commit; roll back on any failure."""
+    now = now or utcnow()
+    try:
+        check_version(session, submission, version)
+        # One UPDATE, so the version goes up by exactly one.
+        with session.no_autoflush:
+            if submission.first_action_at is None:
+                submission.first_action_at = now
+            submission.updated_at = now
+            change(now)
+        session.commit()
+    except StaleDataError:
+        # Another request committed between our read and our write.
+        session.rollback()
+        session.refresh(submission)
+        raise Conflict(_last_actor(session, submission)) from None
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def check_version(session: DbSession, submission: Submission, version: int | None) -> None:
+    """Raise Conflict if the submission changed since the actor saw it (None: not checked)."""
+    if version is not None and submission.version != version:
+        raise Conflict(_last_actor(session, submission))
+
+
+def _event(
+    submission: Submission, actor: StaffUser, kind: str, detail: str, now: datetime
+) -> Event:
+    return Event(
+        submission_id=submission.id, kind=kind, actor=actor.email, detail=detail, created_at=now
+    )
+
+
+def change_status(
+    session: DbSession,
+    submission: Submission,
+    actor: StaffUser,
+    status: str,
+    version: int | None,
+    duplicate_of: Submission | None = None,
+) -> None:
+    """Move a submission along its statuses; a duplicate names the one it repeats."""
+    check_version(session, submission, version)
+    if status not in TRANSITIONS.get(submission.status, ()):
+        raise NotAllowed(f"A submission that is {submission.status} cannot become {status}.")
+    if status == "duplicate" and (duplicate_of is None or duplicate_of.id == submission.id):
+        raise NotAllowed("Give the reference of the submission this one repeats.")
+
+    def change(now: datetime) -> None:
+        detail = f"{submission.status} -> {status}"
+        submission.status = status
+        if status == "duplicate" and duplicate_of is not None:
+            submission.duplicate_of = duplicate_of
+            detail += f" (of {duplicate_of.reference})"
+        session.add(_event(submission, actor, "status", detail, now))
+
+    _commit(session, submission, version, change)
+
+
+def assign(
+    session: DbSession,
+    submission: Submission,
+    actor: StaffUser,
+    target: Target,
+    version: int | None,
+) -> None:
+    """Give a submission to a reporter or a desk, and email the new assignee."""
+    check_version(session, submission, version)
+    newsroom = _newsroom(session)
+    if target.kind == "reporter":
+        reporter = session.scalar(
+            sa.select(Reporter).where(Reporter.slug == target.slug, Reporter.active.is_(True))
+        )
+        if reporter is None:
+            raise NotAllowed(f"There is no active reporter {target.slug!r}.")
+        desk = submission.desk if submission.desk in reporter.desks else reporter.desks[0]
+        to, label = reporter.email, f"{reporter.name} ({desk.name})"
+    elif target.kind == "desk":
+        reporter = None
+        found = session.scalar(
+            sa.select(Desk).where(Desk.slug == target.slug, Desk.active.is_(True))
+        )
+        if found is None:
+            raise NotAllowed(f"There is no active desk {target.slug!r}.")
+        desk = found
+        to, label = desk.email, f"the {desk.name} inbox"
+    else:
+        raise NotAllowed("Assign to a reporter or a desk.")
+    if submission.assignee is reporter and submission.desk is desk:
+        raise NotAllowed(f"It is already with {label}.")
+
+    def change(now: datetime) -> None:
+        submission.assignee, submission.desk = reporter, desk
+        session.add(_event(submission, actor, "reassigned", f"to {label}", now))
+        why = f"Reassigned to you by {actor.email}"
+        email = notify.reporter_notice(submission, to, desk, newsroom, why=why)
+        email.created_at = email.next_attempt_at = now
+        session.add(email)
+        session.add(_event(submission, actor, "emailed", f"notice to {to} queued", now))
+
+    _commit(session, submission, version, change)
+
+
+def add_note(
+    session: DbSession, submission: Submission, actor: StaffUser, text: str, version: int | None
+) -> None:
+    """Add an internal note, seen only by staff."""
+    check_version(session, submission, version)
+    text = text.strip()
+    if not text:
+        raise NotAllowed("Write the note first.")
+    if len(text) > NOTE_MAX:
+        raise NotAllowed(f"A note can be at most {NOTE_MAX:,} characters.")
+    _commit(
+        session,
+        submission,
+        version,
+        lambda now: session.add(_event(submission, actor, "note", text, now)),
+    )
+
+
+def reply(
+    session: DbSession, submission: Submission, actor: StaffUser, text: str, version: int | None
+) -> None:
+    """Email the reader from the desk's address, if they left an email and consented."""
+    check_version(session, submission, version)
+    if not (submission.email and submission.consent_contact):
+        raise NotAllowed("The reader did not leave an email address and agree to be contacted.")
+    text = text.strip()
+    if not text:
+        raise NotAllowed("Write the reply first.")
+    if len(text) > REPLY_MAX:
+        raise NotAllowed(f"A reply can be at most {REPLY_MAX:,} characters.")
+    newsroom = _newsroom(session)
+
+    def change(now: datetime) -> None:
+        email = notify.staff_reply(submission, submission.desk, newsroom, text)
+        email.created_at = email.next_attempt_at = now
+        session.add(email)
+        session.add(_event(submission, actor, "reply", text, now))
+
+    _commit(session, submission, version, change)
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did, one line a submission that was not changed."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _bulk(
+    items: Sequence[tuple[Submission, int | None]], act: Callable[[Submission, int | None], None]
+) -> BulkResult:
+    result = BulkResult()
+    for submission, version in items:
+        try:
+            act(submission, version)
+        except (Conflict, NotAllowed) as exc:
+            result.skipped.append(f"{submission.reference}: {exc}")
+        else:
+            result.done.append(submission.reference)
+    return result
+
+
+def bulk_status(
+    session: DbSession,
+    items: Sequence[tuple[Submission, int | None]],
+    actor: StaffUser,
+    status: str,
+) -> BulkResult:
+    """Change the status of many submissions, each in its own transaction."""
+    return _bulk(items, lambda s, v: change_status(session, s, actor, status, v))
+
+
+def bulk_assign(
+    session: DbSession,
+    items: Sequence[tuple[Submission, int | None]],
+    actor: StaffUser,
+    target: Target,
+) -> BulkResult:
+    """Assign many submissions to one reporter or desk, each in its own transaction."""
+    return _bulk(items, lambda s, v: assign(session, s, actor, target, v))

@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 NEWSROOM ?= newsroom.example.toml
 
-.PHONY: run test lint typecheck pytest setup clean
+.PHONY: run test lint typecheck pytest setup clean bench
 
 ## Install everything into .venv (again only when pyproject.toml changes).
 $(VENV)/.installed: pyproject.toml
@@ -52,6 +52,10 @@ pytest: setup
 
 ## Set up and run the whole suite: lint, types, tests.
 test: lint typecheck pytest
+
+## Benchmarks (not part of `make test`): results go in bench/RESULTS.md by hand.
+bench: setup
+	$(BIN)/python bench/inbox_pages.py --count 100000 2>/dev/null
 
 clean:
 	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache

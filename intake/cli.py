@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from intake import accounts
+from intake import accounts, demo
 from intake import export as exporting
 from intake import mailcatcher as catcher
 from intake.directory import DirectoryError, read_newsroom, routing_directory, sync_newsroom
@@ -235,3 +236,19 @@ def deactivate_user(email: str) -> None:
         raise click.ClickException(f"No account for {email}.")
     accounts.deactivate(db.session, user)
     click.echo(f"Deactivated {user.email}.")
+
+
+@intake_cli.command("demo-data")
+@click.option("--count", default=1000, show_default=True, help="How many submissions to add.")
+@click.option("--seed", default=1, show_default=True, help="Same seed, same data.")
+@click.option("--force", is_flag=True, help="Allow it with production settings.")
+def demo_data(count: int, seed: int, force: bool) -> None:
+    """Add synthetic submissions (several languages, topics, statuses, ages)."""
+    if current_app.config.get("ENV_NAME") == "production" and not force:
+        raise click.ClickException("refusing to add made-up submissions to production (--force)")
+    started = time.perf_counter()
+    try:
+        written = demo.fill(db.session, count, seed)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"added {written} submissions in {time.perf_counter() - started:.1f} s")

@@ -152,13 +152,23 @@ class Submission(Base):
     __table_args__ = (
         sa.CheckConstraint(f"kind IN {KINDS}", name="kind"),
         sa.CheckConstraint(f"status IN {STATUSES}", name="status"),
+        # The inbox's counts and the dashboard read these without touching the rows:
+        # editors' across all desks, reporters' within their desks.
+        sa.Index("ix_submissions_status_assignee", "status", "assignee_id"),
+        sa.Index("ix_submissions_waiting", "status", "first_action_at", "created_at"),
+        sa.Index("ix_submissions_desk_status_assignee", "desk_id", "status", "assignee_id"),
+        sa.Index(
+            "ix_submissions_desk_waiting", "desk_id", "status", "first_action_at", "created_at"
+        ),
+        sa.Index("ix_submissions_desk_created", "desk_id", "created_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     reference: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True)
     kind: so.Mapped[str] = so.mapped_column(sa.String(16))
-    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="new", index=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="new")
     topic_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("topics.id"), index=True)
+    # Indexed alone too: a reporter's newest-first page walks it in id order.
     desk_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("desks.id"), index=True)
     assignee_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("reporters.id"), index=True)
     subject: so.Mapped[str] = so.mapped_column(sa.String(200), default="")

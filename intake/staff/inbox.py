@@ -151,10 +151,11 @@ def _where(session: DbSession, view: Viewer, filters: Filters, status: bool = Tr
         clauses.append(Submission.status == filters.status)
     if filters.kind:
         clauses.append(Submission.kind == filters.kind)
+    # Slugs become ids in a subquery run once, not a correlated one run for every row.
     if filters.desk:
-        clauses.append(Submission.desk.has(Desk.slug == filters.desk))
+        clauses.append(Submission.desk_id == _id_of(Desk, filters.desk))
     if filters.topic:
-        clauses.append(Submission.topic.has(Topic.slug == filters.topic))
+        clauses.append(Submission.topic_id == _id_of(Topic, filters.topic))
     if filters.language:
         clauses.append(Submission.language == filters.language)
     if filters.assignee == "unassigned":
@@ -162,7 +163,7 @@ def _where(session: DbSession, view: Viewer, filters: Filters, status: bool = Tr
     elif filters.assignee == "me":
         clauses.append(Submission.assignee_id == (view.reporter_id or -1))
     elif filters.assignee:
-        clauses.append(Submission.assignee.has(Reporter.slug == filters.assignee))
+        clauses.append(Submission.assignee_id == _id_of(Reporter, filters.assignee))
     if filters.since:
         clauses.append(Submission.created_at >= _start_of(filters.since))
     if filters.until:
@@ -172,6 +173,10 @@ def _where(session: DbSession, view: Viewer, filters: Filters, status: bool = Tr
         if match is not None:
             clauses.append(match)
     return clauses
+
+
+def _id_of(model: type[Desk] | type[Topic] | type[Reporter], slug: str) -> Any:
+    return sa.select(model.id).where(model.slug == slug).scalar_subquery()
 
 
 def _start_of(day: date) -> datetime:

@@ -15,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from intake import routing
 from intake.models import EMAIL_CONTENT
-from intake.routing import parse_shift
+from intake.routing import DeskInfo, ReporterInfo, TopicInfo, parse_shift
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ISO_639_1 = frozenset(
@@ -38,40 +38,6 @@ class DirectoryError(Exception):
 
 
 @dataclass(frozen=True)
-class DeskEntry:
-    """A desk as the file describes it."""
-
-    slug: str
-    name: str
-    email: str
-    email_content: str = "full"
-
-
-@dataclass(frozen=True)
-class TopicEntry:
-    """A topic as the file describes it."""
-
-    slug: str
-    label: str
-    desk: str
-    keywords: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ReporterEntry:
-    """A reporter as the file describes it."""
-
-    slug: str
-    name: str
-    email: str
-    desks: tuple[str, ...]
-    languages: tuple[str, ...]
-    timezone: str
-    shift: str
-    topics: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class NewsroomFile:
     """A whole, valid directory file."""
 
@@ -79,9 +45,10 @@ class NewsroomFile:
     public_url: str
     sender: str
     default_desk: str
-    desks: tuple[DeskEntry, ...]
-    topics: tuple[TopicEntry, ...]
-    reporters: tuple[ReporterEntry, ...]
+    # The same records routing decides with: a file can be routed without a database.
+    desks: tuple[DeskInfo, ...]
+    topics: tuple[TopicInfo, ...]
+    reporters: tuple[ReporterInfo, ...]
 
 
 # Each section's keys: name -> (required, type, check). A check returns a problem or None.
@@ -285,11 +252,11 @@ def parse_newsroom(text: str) -> NewsroomFile:
         sender=newsroom["sender"],
         default_desk=newsroom["default_desk"],
         desks=tuple(
-            DeskEntry(t["slug"], t["name"].strip(), t["email"], t.get("email_content", "full"))
+            DeskInfo(t["slug"], t["name"].strip(), t["email"], t.get("email_content", "full"))
             for t in sections["desks"]
         ),
         topics=tuple(
-            TopicEntry(
+            TopicInfo(
                 t["slug"],
                 t["label"].strip(),
                 t["desk"],
@@ -298,7 +265,7 @@ def parse_newsroom(text: str) -> NewsroomFile:
             for t in sections["topics"]
         ),
         reporters=tuple(
-            ReporterEntry(
+            ReporterInfo(
                 slug=t["slug"],
                 name=t["name"].strip(),
                 email=t["email"],
@@ -325,25 +292,8 @@ def read_newsroom(path: str | Path) -> NewsroomFile:
 def routing_directory(newsroom: NewsroomFile) -> routing.Directory:
     """Describe a directory file as routing sees it, with nobody carrying any load."""
     return routing.Directory(
-        desks={
-            d.slug: routing.DeskInfo(d.slug, d.name, d.email, d.email_content)
-            for d in newsroom.desks
-        },
-        topics={
-            t.slug: routing.TopicInfo(t.slug, t.label, t.desk, t.keywords) for t in newsroom.topics
-        },
-        reporters=tuple(
-            routing.ReporterInfo(
-                slug=r.slug,
-                name=r.name,
-                email=r.email,
-                desks=r.desks,
-                topics=r.topics,
-                languages=r.languages,
-                timezone=r.timezone,
-                shift=r.shift,
-            )
-            for r in newsroom.reporters
-        ),
+        desks={d.slug: d for d in newsroom.desks},
+        topics={t.slug: t for t in newsroom.topics},
+        reporters=newsroom.reporters,
         default_desk=newsroom.default_desk,
     )

@@ -59,9 +59,26 @@ class Config:
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    # Generous per client: readers behind one mobile carrier or a café share an address.
+    INTAKE_SUBMIT_LIMIT = os.environ.get("INTAKE_SUBMIT_LIMIT") or "30 per hour;5 per minute"
+    INTAKE_LOGIN_LIMIT_ACCOUNT = os.environ.get("INTAKE_LOGIN_LIMIT_ACCOUNT") or "10 per hour"
+    INTAKE_LOGIN_LIMIT_CLIENT = os.environ.get("INTAKE_LOGIN_LIMIT_CLIENT") or "30 per hour"
+    INTAKE_REPLY_LIMIT = os.environ.get("INTAKE_REPLY_LIMIT") or "30 per hour"
+    # How many reverse proxies stand in front (their X-Forwarded-For is then trusted).
+    INTAKE_PROXY_COUNT = env_int("INTAKE_PROXY_COUNT", 0)
+    # Origins allowed to embed the public form in a frame, e.g. "https://www.example.org".
+    INTAKE_FRAME_ANCESTORS = os.environ.get("INTAKE_FRAME_ANCESTORS") or "'none'"
+    # Two-factor sign-in: "admins" (required for admins, optional for others) or "all".
+    INTAKE_REQUIRE_2FA = os.environ.get("INTAKE_REQUIRE_2FA") or "admins"
+    # Days a closed submission keeps its text before `flask intake purge` erases it.
+    INTAKE_RETENTION_DAYS = env_int("INTAKE_RETENTION_DAYS", 180)
 
-    # The form is text only for now; 1 MiB is fifty times the longest allowed body.
-    MAX_CONTENT_LENGTH = 1024 * 1024
+    # Attachments: how many a submission, and how large each and all together (MB).
+    INTAKE_MAX_FILES = env_int("INTAKE_MAX_FILES", 5)
+    INTAKE_MAX_FILE_MB = env_int("INTAKE_MAX_FILE_MB", 20)
+    INTAKE_MAX_TOTAL_MB = env_int("INTAKE_MAX_TOTAL_MB", 50)
+    # The whole request: the files plus room for the text fields and multipart framing.
+    MAX_CONTENT_LENGTH = (INTAKE_MAX_TOTAL_MB + 2) * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # A staff session ends when the browser closes; Flask-Login's "remember me" is not used.

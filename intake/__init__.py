@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from flask import Flask, Response, g, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
-from intake import cli
-from intake.extensions import csrf, db, login_manager, mail, migrate
+from intake import cli, security
+from intake.extensions import csrf, db, limiter, login_manager, mail, migrate
 from intake.models import Newsroom, Submission
 from intake.search import install as install_search
 
@@ -29,6 +30,10 @@ ERROR_PAGES = {
     400: ("Something in the request was wrong", "Go back and try again."),
     404: ("Page not found", "There is no page at this address."),
     405: ("Not allowed", "This page cannot be used that way."),
+    429: (
+        "Too many tries in a short time",
+        "Please wait a few minutes, then try again.",
+    ),
     413: (
         "Your message is too large",
         "Nothing was sent. Use your browser's Back button: your text should still be there. "
@@ -65,6 +70,12 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)
+    limiter.init_app(app)
+    security.register(app)
+    if app.config.get("INTAKE_PROXY_COUNT"):
+        # Behind N reverse proxies, the client is the Nth address from the right.
+        count = int(app.config["INTAKE_PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
     login_manager.init_app(app)
     login_manager.login_view = "staff.login"
     login_manager.login_message = "Sign in to see this page."
@@ -123,6 +134,8 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
+    # Erased text is overwritten with zeros, not left in free pages of the file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -154,15 +167,6 @@ def _register_request_log(app: Flask) -> None:
             response.status_code,
             (time.perf_counter() - started) * 1000,
         )
-        return response
-
-    @app.after_request
-    def no_store(response: Response) -> Response:
-        # Readers' pages may sit on a shared or seized device: keep them out of caches.
-        if request.endpoint != "static":
-            response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
+from datetime import datetime
 
+import pyotp
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -107,3 +110,74 @@ def reporter_of(session: DbSession, user: StaffUser) -> Reporter | None:
             sa.func.lower(Reporter.email) == user.email, Reporter.active.is_(True)
         )
     )
+
+
+# Two-factor sign-in (TOTP, RFC 6238): 30-second steps, one step of clock drift either way.
+TOTP_DRIFT_STEPS = 1
+
+
+def needs_second_factor(user: StaffUser, policy: str) -> bool:
+    """Say whether this account must use two-factor sign-in under the policy."""
+    return policy == "all" or user.role == "admin"
+
+
+def _matching_step(secret: str, code: str, last_step: int, now: datetime) -> int | None:
+    """Return the time step the code belongs to, if it is right and newer than last_step."""
+    code = "".join(code.split())
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
+        if step > last_step and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def verify_second_factor(
+    session: DbSession, user: StaffUser, code: str, now: datetime | None = None
+) -> bool:
+    """Check a sign-in code; a code (or an older one) that was used before is refused."""
+    if not user.totp_secret:
+        return False
+    step = _matching_step(user.totp_secret, code, user.totp_last_step, now or utcnow())
+    if step is None:
+        return False
+    user.totp_last_step = step
+    session.commit()
+    return True
+
+
+def pending_second_factor(session: DbSession, user: StaffUser) -> str:
+    """Return the key being enrolled, making one the first time."""
+    if not user.totp_pending:
+        user.totp_pending = pyotp.random_base32()
+        session.commit()
+    return user.totp_pending
+
+
+def second_factor_uri(user: StaffUser, secret: str, issuer: str) -> str:
+    """Return the otpauth:// address an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
+
+
+def confirm_second_factor(
+    session: DbSession, user: StaffUser, code: str, now: datetime | None = None
+) -> bool:
+    """Turn two-factor sign-in on once the app shows a right code for the pending key."""
+    if not user.totp_pending:
+        return False
+    step = _matching_step(user.totp_pending, code, 0, now or utcnow())
+    if step is None:
+        return False
+    user.totp_secret, user.totp_pending, user.totp_last_step = user.totp_pending, None, step
+    session.commit()
+    return True
+
+
+def reset_second_factor(session: DbSession, user: StaffUser) -> None:
+    """Remove the account's two-factor key (a lost phone) and sign it out everywhere."""
+    user.totp_secret = user.totp_pending = None
+    user.totp_last_step = 0
+    user.session_token = secrets.token_hex(32)
+    session.commit()

@@ -252,3 +252,14 @@ def demo_data(count: int, seed: int, force: bool) -> None:
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"added {written} submissions in {time.perf_counter() - started:.1f} s")
+
+
+@intake_cli.command("reset-2fa")
+@click.argument("email")
+def reset_2fa(email: str) -> None:
+    """Remove a staff account's two-factor key (a lost phone); it enrols again at sign-in."""
+    user = accounts.find(db.session, email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    accounts.reset_second_factor(db.session, user)
+    click.echo(f"Two-factor sign-in reset for {user.email}; its sessions are signed out.")

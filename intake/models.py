@@ -189,6 +189,10 @@ class Submission(Base):
     duplicate_of_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("submissions.id"))
     # When staff first acted on it (status, assignment, note or reply): for the dashboard.
     first_action_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # When it last reached a final status (cleared on reopening): retention counts from here.
+    closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    # When the reader's text and contact details were erased; the row stays for statistics.
+    purged_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # Bumped by every change; a form carries it, so a second editor cannot overwrite unseen.
     version: so.Mapped[int] = so.mapped_column(default=1)
     __mapper_args__ = {"version_id_col": version}
@@ -201,6 +205,9 @@ class Submission(Base):
     desk: so.Mapped[Desk | None] = so.relationship()
     assignee: so.Mapped[Reporter | None] = so.relationship()
     duplicate_of: so.Mapped[Submission | None] = so.relationship(remote_side="Submission.id")
+    attachments: so.Mapped[list[Attachment]] = so.relationship(
+        back_populates="submission", order_by="Attachment.id"
+    )
     events: so.Mapped[list[Event]] = so.relationship(
         back_populates="submission", order_by="Event.id"
     )
@@ -269,6 +276,13 @@ class StaffUser(Base):
     active: so.Mapped[bool] = so.mapped_column(default=True)
     # Changes when the password does, which signs out every other session.
     session_token: so.Mapped[str] = so.mapped_column(sa.String(64))
+    # Two-factor sign-in: the TOTP key (base32), and the last time step used, so that a
+    # code cannot be used twice.
+    totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    totp_last_step: so.Mapped[int] = so.mapped_column(default=0)
+    # A key shown for enrolment but not yet confirmed with a code (kept here, not in the
+    # session cookie, which the browser can read).
+    totp_pending: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
@@ -296,3 +310,22 @@ class StaffUser(Base):
     def sees_everything(self) -> bool:
         """Say whether this account sees every desk (editors and admins)."""
         return self.role in ("admin", "editor")
+
+
+class Attachment(Base):
+    """A reader's file: stored under a random name, with its hash and what cleaning did."""
+
+    __tablename__ = "attachments"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    submission_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("submissions.id"), index=True)
+    stored_name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    original_name: so.Mapped[str] = so.mapped_column(sa.String(255))
+    media_type: so.Mapped[str] = so.mapped_column(sa.String(128))
+    size: so.Mapped[int]
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    cleaned: so.Mapped[bool] = so.mapped_column(default=False)
+    note: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    submission: so.Mapped[Submission] = so.relationship(back_populates="attachments")

@@ -15,6 +15,7 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -208,6 +209,10 @@ def password_hash() -> str:
     return PasswordHasher().hash(STAFF_PASSWORD)
 
 
+# Admins must use two-factor sign-in; the test admin's authenticator holds this key.
+ADMIN_TOTP = pyotp.random_base32()
+
+
 @pytest.fixture
 def staff(app: Flask, password_hash: str) -> dict[str, str]:
     """Create one account per role and desk; return each one's email by name."""
@@ -219,29 +224,46 @@ def staff(app: Flask, password_hash: str) -> dict[str, str]:
                     role=role,
                     password_hash=password_hash,
                     session_token=secrets.token_hex(32),
+                    totp_secret=ADMIN_TOTP if role == "admin" else None,
                 )
             )
         db.session.commit()
     return {name: email for name, (email, _role) in STAFF.items()}
 
 
-class AuthActions:
-    """Sign a test client in and out, like flaskr's `auth` fixture."""
+def next_code(app: Flask, email: str) -> str:
+    """Return a code the account has not used yet (a real app would wait for the next one)."""
+    with app.app_context():
+        user = db.session.scalars(sa.select(StaffUser).where(StaffUser.email == email)).one()
+        assert user.totp_secret
+        totp = pyotp.TOTP(user.totp_secret)
+        step = max(totp.timecode(datetime.now(UTC)) - 1, user.totp_last_step + 1)
+        return totp.generate_otp(step)
 
-    def __init__(self, client: FlaskClient) -> None:
+
+class AuthActions:
+    """Sign a test client in and out, like flaskr's `auth` fixture (with the code if asked)."""
+
+    def __init__(self, app: Flask, client: FlaskClient) -> None:
+        self.app = app
         self.client = client
 
     def login(self, email: str, password: str = STAFF_PASSWORD) -> TestResponse:
-        return self.client.post("/staff/login", data={"email": email, "password": password})
+        response = self.client.post("/staff/login", data={"email": email, "password": password})
+        if response.status_code == 303 and response.headers["Location"] == "/staff/login/code":
+            response = self.client.post(
+                "/staff/login/code", data={"code": next_code(self.app, email)}
+            )
+        return response
 
     def logout(self) -> TestResponse:
         return self.client.post("/staff/logout")
 
 
 @pytest.fixture
-def auth(client: FlaskClient) -> AuthActions:
+def auth(app: Flask, client: FlaskClient) -> AuthActions:
     """Sign the test client in as a staff member."""
-    return AuthActions(client)
+    return AuthActions(app, client)
 
 
 # Nobody covers the war on the example newsroom's world desk between 15:00 and 22:00 UTC.

@@ -169,9 +169,7 @@ def test_second_editor_is_told_instead_of_overwriting(
 ) -> None:
     ref = make_submission(app, now=DESK_HOURS)
     other = app.test_client()
-    other.post(
-        "/staff/login", data={"email": staff["admin"], "password": "correct horse battery staple"}
-    )
+    assert AuthActions(app, other).login(staff["admin"]).status_code == 303
     auth.login(staff["editor"])
     seen_by_editor = version_on_page(client, ref)
     seen_by_admin = version_on_page(other, ref)

@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
+    MultipleFileField,
     RadioField,
     SelectField,
     StringField,
@@ -148,6 +149,7 @@ class SubmissionForm(FlaskForm):
         "If this is a question, you may publish it with my first name only"
     )
     sensitive = BooleanField("This is sensitive: keep the text out of email")
+    files = MultipleFileField("Files (optional)")
     article = HiddenField(filters=[clean_article])
     reporter = HiddenField(filters=[clean_slug])
     # Honeypot: hidden from people by the stylesheet; bots that fill every field fill it.

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 
 from intake import reference as references
 from intake import workflow
-from intake.extensions import db
+from intake.attachments import AttachmentError, Incoming, Limits
+from intake.extensions import db, limiter
 from intake.models import Topic
 from intake.public import bp
 from intake.public.forms import BODY_PROMPTS, SubmissionForm, prefill
@@ -44,7 +46,13 @@ def form_from_request() -> SubmissionForm:
     return form
 
 
+def _submit_limit() -> str:
+    limit: str = current_app.config["INTAKE_SUBMIT_LIMIT"]
+    return limit
+
+
 @bp.route("/", methods=["GET", "POST"])
+@limiter.limit(_submit_limit, methods=["POST"])
 def submit() -> ResponseReturnValue:
     """Show the tip and question form, and take what readers send."""
     if request.method == "GET":
@@ -62,7 +70,20 @@ def submit() -> ResponseReturnValue:
     if not form.validate():
         return render_form(form, 400)
     try:
-        reference = workflow.submit(db.session, form.to_submission())
+        reference = workflow.submit(
+            db.session,
+            form.to_submission(),
+            files=[Incoming(f.filename or "", f.stream) for f in request.files.getlist("files")],
+            uploads=Path(current_app.config["INTAKE_UPLOADS"]),
+            limits=Limits(
+                count=current_app.config["INTAKE_MAX_FILES"],
+                each=current_app.config["INTAKE_MAX_FILE_MB"] * 1024 * 1024,
+                total=current_app.config["INTAKE_MAX_TOTAL_MB"] * 1024 * 1024,
+            ),
+        )
+    except AttachmentError as exc:
+        form.files.errors = [f"{exc} Your text is kept; choose your files again."]
+        return render_form(form, 400)
     except SQLAlchemyError:
         log.exception("could not store a submission")
         return render_form(
@@ -83,6 +104,18 @@ def thanks(reference: str) -> ResponseReturnValue:
     if kind is None:
         abort(404)
     return render_template("public/thanks.html", reference=reference, kind=kind)
+
+
+@bp.errorhandler(429)
+def too_many(error: Exception) -> ResponseReturnValue:
+    """Keep the reader's text when their network sent too many messages in a short time."""
+    form = form_from_request()
+    return render_form(
+        form,
+        429,
+        "Many messages came from your network in a short time, so this one was not sent. "
+        "Your text is still here: wait a few minutes, then press Send again.",
+    )
 
 
 @bp.errorhandler(CSRFError)

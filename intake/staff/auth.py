@@ -1,24 +1,28 @@
-"""Sign-in and sign-out for staff (Flask-Login sessions, Argon2 passwords)."""
+"""Sign-in and sign-out for staff: Argon2 passwords, then a TOTP code where required."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar, cast
 
-from flask import redirect, render_template, request, session, url_for
+import segno
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from intake import accounts
-from intake.extensions import db, login_manager
-from intake.models import StaffUser
+from intake.extensions import db, limiter, login_manager
+from intake.models import Newsroom, StaffUser
 from intake.staff import bp
-from intake.staff.forms import LoginForm, LogoutForm
+from intake.staff.forms import CodeForm, LoginForm, LogoutForm
 
 log = logging.getLogger(__name__)
 WRONG = "Email or password is wrong."
-
+WRONG_CODE = "That code is not right, or it was used already. Wait for the next one."
+PENDING_SECONDS = 600  # between the password and the code
 
 _View = TypeVar("_View", bound=Callable[..., ResponseReturnValue])
 
@@ -44,26 +48,127 @@ def safe_next(target: str | None) -> str:
     return url_for("staff.inbox")
 
 
+def _account_key() -> str:
+    """Rate-limit sign-in per account: a hash of the email typed (or of the pending one)."""
+    email = request.form.get("email") or str(session.get("pending", {}).get("token", ""))
+    return "account:" + hashlib.sha256(accounts.normalise_email(email).encode()).hexdigest()[:32]
+
+
+def _login_limit_account() -> str:
+    return str(current_app.config["INTAKE_LOGIN_LIMIT_ACCOUNT"])
+
+
+def _login_limit_client() -> str:
+    return str(current_app.config["INTAKE_LOGIN_LIMIT_CLIENT"])
+
+
+def _finish(user: StaffUser, next_url: str) -> ResponseReturnValue:
+    session.clear()  # nothing from before sign-in carries over (session fixation)
+    login_user(user)
+    return redirect(safe_next(next_url), 303)
+
+
+def _pending_user(stage: str) -> StaffUser | None:
+    """Return the account half-way through signing in (password done), if still fresh."""
+    pending = session.get("pending")
+    if not isinstance(pending, dict) or pending.get("stage") != stage:
+        return None
+    if time.time() - float(pending.get("since", 0)) > PENDING_SECONDS:
+        session.pop("pending", None)
+        return None
+    return accounts.load(db.session, str(pending.get("token", "")))
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit_client, methods=["POST"])
+@limiter.limit(_login_limit_account, key_func=_account_key, methods=["POST"])
 def login() -> ResponseReturnValue:
-    """Show the sign-in form; sign in with a right email and password."""
+    """Show the sign-in form; with the right password, ask for the code or finish."""
     if current_user.is_authenticated:
         return redirect(url_for("staff.inbox"))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
         return render_template("staff/login.html", form=form, problem="")
-    if not form.validate():
-        return render_template("staff/login.html", form=form, problem=WRONG), 400
-    user = accounts.authenticate(db.session, form.email.data, form.password.data)
+    user = None
+    if form.validate():
+        user = accounts.authenticate(db.session, form.email.data, form.password.data)
     if user is None:
         # The address helps spot an attack on one account; the password is never logged.
-        log.warning("staff sign-in failed for %r", accounts.normalise_email(form.email.data))
+        log.warning("staff sign-in failed for %r", accounts.normalise_email(form.email.data or ""))
         form.password.data = ""
         return render_template("staff/login.html", form=form, problem=WRONG), 400
-    session.clear()  # nothing from before sign-in carries over (session fixation)
-    login_user(user)
-    return redirect(safe_next(form.next.data), 303)
+    policy = current_app.config["INTAKE_REQUIRE_2FA"]
+    if not user.totp_secret and not accounts.needs_second_factor(user, policy):
+        return _finish(user, form.next.data)
+    stage = "code" if user.totp_secret else "enrol"
+    session.clear()
+    session["pending"] = {
+        "stage": stage,
+        "token": user.session_token,
+        "since": time.time(),
+        "next": form.next.data or "",
+    }
+    return redirect(url_for("staff.login_code" if stage == "code" else "staff.two_factor"), 303)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit_account, key_func=_account_key, methods=["POST"])
+def login_code() -> ResponseReturnValue:
+    """Ask for the authenticator app's code after the password."""
+    user = _pending_user("code")
+    if user is None:
+        flash("Sign in again, please: that took too long.")
+        return redirect(url_for("staff.login"))
+    form = CodeForm()
+    if request.method == "POST":
+        if form.validate() and accounts.verify_second_factor(db.session, user, form.code.data):
+            return _finish(user, str(session["pending"].get("next", "")))
+        log.warning("staff second factor failed for %r", user.email)  # never the code
+        return render_template("staff/code.html", form=form, problem=WRONG_CODE), 400
+    return render_template("staff/code.html", form=form, problem="")
+
+
+@bp.route("/2fa", methods=["GET", "POST"])
+@limiter.limit(_login_limit_account, key_func=_account_key, methods=["POST"])
+def two_factor() -> ResponseReturnValue:
+    """Set up two-factor sign-in: scan the QR code or type the key, then give a code."""
+    signing_in = _pending_user("enrol")
+    user: StaffUser | None = signing_in
+    if user is None and current_user.is_authenticated:
+        user = current_user._get_current_object()
+    if user is None:
+        return redirect(url_for("staff.login"))
+    if user.totp_secret:
+        return render_template("staff/two_factor.html", enrolled=True, user=user)
+    secret = accounts.pending_second_factor(db.session, user)
+    form = CodeForm()
+    problem = ""
+    if request.method == "POST":
+        if form.validate() and accounts.confirm_second_factor(db.session, user, form.code.data):
+            log.info("two-factor sign-in turned on for %r", user.email)
+            if signing_in is not None:
+                return _finish(user, str(session["pending"].get("next", "")))
+            flash("Two-factor sign-in is on.")
+            return redirect(url_for("staff.inbox"), 303)
+        log.warning("two-factor enrolment code refused for %r", user.email)
+        problem = WRONG_CODE
+    newsroom = db.session.get(Newsroom, 1)
+    issuer = newsroom.name if newsroom else "intake"
+    uri = accounts.second_factor_uri(user, secret, issuer)
+    return (
+        render_template(
+            "staff/two_factor.html",
+            enrolled=False,
+            user=user,
+            form=form,
+            problem=problem,
+            qr=segno.make(uri, error="m").svg_data_uri(scale=5),
+            key=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            required=signing_in is not None,
+        ),
+        400 if problem else 200,
+    )
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -59,3 +59,11 @@ class BulkForm(FlaskForm):
     """Act on the submissions ticked in the inbox."""
 
     action = SelectField("With the ticked submissions", choices=[], validate_choice=False)
+
+
+class CodeForm(FlaskForm):
+    """A six-digit code from an authenticator app."""
+
+    code = StringField(
+        "Code from your authenticator app", validators=[InputRequired(), Length(max=12)]
+    )

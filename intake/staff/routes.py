@@ -6,16 +6,19 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask import (
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
     request,
+    send_file,
     stream_with_context,
     url_for,
 )
@@ -27,7 +30,16 @@ from intake import reference as references
 from intake import workflow
 from intake.extensions import db
 from intake.language import LANGUAGES, NAMES
-from intake.models import STATUSES, Desk, Reporter, StaffUser, Submission, Topic, utcnow
+from intake.models import (
+    STATUSES,
+    Attachment,
+    Desk,
+    Reporter,
+    StaffUser,
+    Submission,
+    Topic,
+    utcnow,
+)
 from intake.staff import bp, inbox
 from intake.staff.auth import staff_only
 from intake.staff.forms import AssignForm, BulkForm, NoteForm, ReplyForm, StatusForm
@@ -196,6 +208,31 @@ def _render_submission(
 def submission_page(reference: str) -> ResponseReturnValue:
     """Show one submission in full with its history and the actions."""
     return _render_submission(_find(_viewer(), reference))
+
+
+@bp.route("/s/<reference>/files/<int:attachment_id>")
+@staff_only
+def attachment(reference: str, attachment_id: int) -> ResponseReturnValue:
+    """Download an attachment of a submission the viewer may see; never shown inline."""
+    submission = _find(_viewer(), reference)
+    item = db.session.scalar(
+        sa.select(Attachment).where(
+            Attachment.id == attachment_id, Attachment.submission_id == submission.id
+        )
+    )
+    path = Path(current_app.config["INTAKE_UPLOADS"]) / item.stored_name if item else None
+    if item is None or path is None or not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=item.media_type,
+        as_attachment=True,
+        download_name=item.original_name,
+        max_age=0,
+    )
+    # If a browser ever renders it anyway, it runs nothing and loads nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 def _act(reference: str, form_key: str, form: Any, action: Any, done: str) -> ResponseReturnValue:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
 
-from intake import notify
+from intake import attachments, notify
 from intake.directory import snapshot
 from intake.language import detect
 from intake.models import (
+    Attachment,
     DbSession,
     Desk,
     Event,
@@ -26,6 +29,7 @@ from intake.reference import new_reference
 from intake.routing import Decision, Facts, route
 
 REFERENCE_TRIES = 8
+DEFAULT_LIMITS = attachments.Limits()
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,25 @@ def decide(session: DbSession, new: NewSubmission, now: datetime) -> Decision:
     return route(facts, snapshot(session), now)
 
 
-def submit(session: DbSession, new: NewSubmission, now: datetime | None = None) -> str:
-    """Store, route and queue emails for a submission in one transaction; return its reference."""
+def submit(
+    session: DbSession,
+    new: NewSubmission,
+    now: datetime | None = None,
+    files: Sequence[attachments.Incoming] = (),
+    uploads: Path | None = None,
+    limits: attachments.Limits = DEFAULT_LIMITS,
+) -> str:
+    """Store, route and queue emails for a submission in one transaction; return its reference.
+
+    Files are checked and written first (AttachmentError if one is refused, nothing kept);
+    if the transaction then fails, they are deleted again.
+    """
     now = now or utcnow()
+    stored: list[attachments.Stored] = []
+    if any(f.filename for f in files):
+        if uploads is None:
+            raise ValueError("files given without an uploads folder")
+        stored = attachments.receive(files, uploads, limits)
     try:
         newsroom = session.get(Newsroom, 1)
         if newsroom is None:
@@ -112,6 +132,29 @@ def submit(session: DbSession, new: NewSubmission, now: datetime | None = None) 
         )
         session.add(submission)
         session.add(Event(submission=submission, kind="created", actor="reader", created_at=now))
+        for item in stored:
+            session.add(
+                Attachment(
+                    submission=submission,
+                    stored_name=item.stored_name,
+                    original_name=item.original_name,
+                    media_type=item.media_type,
+                    size=item.size,
+                    sha256=item.sha256,
+                    cleaned=item.cleaned,
+                    note=item.note,
+                    created_at=now,
+                )
+            )
+            session.add(
+                Event(
+                    submission=submission,
+                    kind="attachment",
+                    actor="system",
+                    detail=f"{item.media_type}, {item.size:,} bytes: {item.note}",
+                    created_at=now,
+                )
+            )
         session.add(
             Event(
                 submission=submission,
@@ -139,6 +182,8 @@ def submit(session: DbSession, new: NewSubmission, now: datetime | None = None) 
         session.commit()
     except BaseException:
         session.rollback()
+        if uploads is not None:
+            attachments.discard(stored, uploads)
         raise
     return submission.reference
 

@@ -18,9 +18,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from intake import accounts, demo
+from intake import accounts, demo, workflow
 from intake import export as exporting
 from intake import mailcatcher as catcher
+from intake import reference as references
 from intake.directory import DirectoryError, read_newsroom, routing_directory, sync_newsroom
 from intake.extensions import db, mail
 from intake.models import ROLES
@@ -263,3 +264,32 @@ def reset_2fa(email: str) -> None:
         raise click.ClickException(f"No account for {email}.")
     accounts.reset_second_factor(db.session, user)
     click.echo(f"Two-factor sign-in reset for {user.email}; its sessions are signed out.")
+
+
+@intake_cli.command("purge")
+@click.option("--days", type=int, help="Erase what was closed longer ago [INTAKE_RETENTION_DAYS].")
+@click.option("--reference", help="Erase one submission's data (a reader's request).")
+@click.option("--email", help="Erase every submission from this address, and mail to it.")
+def purge(days: int | None, reference: str | None, email: str | None) -> None:
+    """Erase readers' text, contact details and files; keep dates, desk, topic, status."""
+    uploads = Path(current_app.config["INTAKE_UPLOADS"])
+    if reference and email:
+        raise click.UsageError("give --reference or --email, not both")
+    if reference:
+        canonical = references.normalise(reference)
+        if canonical is None:
+            raise click.ClickException(f"{reference!r} is not a reference like T-7K3F-9P2M")
+        report = workflow.purge_reference(db.session, uploads, canonical)
+        if not report.submissions:
+            raise click.ClickException(f"no submission {canonical}")
+    elif email:
+        report = workflow.purge_email(db.session, uploads, email)
+    else:
+        days = days if days is not None else int(current_app.config["INTAKE_RETENTION_DAYS"])
+        if days < 0:
+            raise click.UsageError("--days cannot be negative")
+        report = workflow.purge_closed(db.session, uploads, days)
+    click.echo(
+        f"erased {len(report.submissions)} submission(s), {report.files} file(s), "
+        f"{report.emails} email copy(ies); removed {report.orphans} orphaned file(s)"
+    )

@@ -47,5 +47,5 @@ def register(app: Flask) -> None:
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         # Pages may sit on a shared or seized device: keep them out of every cache.
         if request.endpoint != "static":
-            headers.setdefault("Cache-Control", "no-store")
+            headers["Cache-Control"] = "no-store"
         return response

@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from werkzeug.test import TestResponse
+from werkzeug.test import EnvironBuilder, TestResponse
 
 from config import TestingConfig
 from intake import create_app, workflow
@@ -303,3 +303,18 @@ def get_submission(app: Flask, reference: str) -> Submission:
                 so.selectinload(Submission.events),
             )
         ).one()
+
+
+def post_multipart(client: FlaskClient, url: str, data: dict[str, Any]) -> TestResponse:
+    """POST a multipart form, closing the body's temporary file afterwards.
+
+    Werkzeug's test client spools a body over 500 KB to a temporary file and never closes
+    it, which pytest (warnings as errors) reports; this helper closes it itself.
+    """
+    builder = EnvironBuilder(path=url, method="POST", data=data)
+    environ = builder.get_environ()
+    try:
+        return client.open(environ)
+    finally:
+        environ["wsgi.input"].close()
+        builder.close()

@@ -299,3 +299,52 @@ def test_worker_refuses_to_start_without_a_mail_server(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["intake", "worker", "--once"])
     assert result.exit_code == 1
     assert "MAIL_SERVER is not set" in result.output
+
+
+INJECTIONS = [
+    "Hi\r\nBcc: evil@example.org",
+    "Hi\nBcc: evil@example.org",
+    "Hi\rX-Evil: 1",
+    "Hi\r\n\tBcc: evil@example.org",
+    "Hi\u2028Bcc: evil@example.org",
+    "=?utf-8?q?Hi=0D=0ABcc=3A_evil=40example.org?=",
+]
+EXPECTED_HEADERS = {
+    "content-type",
+    "mime-version",
+    "content-transfer-encoding",
+    "subject",
+    "from",
+    "to",
+    "date",
+    "message-id",
+    "auto-submitted",
+    "reply-to",
+}
+
+
+def test_injection_in_subject_name_and_email_adds_no_header(
+    mail_app: Flask, smtp: SMTPSink
+) -> None:
+    client = mail_app.test_client()
+    accepted = 0
+    for attack in INJECTIONS:
+        for field in ("subject", "name", "email"):
+            form = valid_form(
+                body=TEXT, reporter="iryna", consent_contact="y", email="reader@example.org"
+            )
+            form[field] = attack if field != "email" else f"reader@example.org{attack[2:]}"
+            response = client.post("/", data=form)
+            assert response.status_code in (303, 400)
+            accepted += response.status_code == 303
+    assert accepted >= 2 * len(INJECTIONS)  # subject and name are kept, cleaned to one line
+    run_worker(mail_app)
+    assert smtp.received
+    for received in smtp.received:
+        assert "evil@example.org" not in received.rcpt_tos
+        assert {key.lower() for key in received.message.keys()} <= EXPECTED_HEADERS
+        # On the wire, every header line is a known header or a folded continuation of one.
+        head = received.raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+        for line in head.split(b"\n"):
+            name = line.split(b":", 1)[0].decode().lower()
+            assert line[:1] in (b" ", b"\t") or name in EXPECTED_HEADERS, line

@@ -52,3 +52,26 @@ def test_request_log_names_the_route_not_the_query_or_text(
     assert lines[1].startswith("GET /thanks/<reference> 200 ")
     assert "secret-story" not in caplog.text
     assert "T-2345-6789" not in caplog.text
+
+
+def test_log_has_no_reader_text_email_or_file_name(
+    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    import io
+
+    from tests.conftest import post_multipart
+
+    caplog.set_level(logging.DEBUG)
+    data = {
+        **valid_form(
+            subject="Subject-marker-41",
+            body="Body-marker-42 long enough to be stored.",
+            name="Name-marker-43",
+            email="marker44@example.org",
+            reporter="iryna",
+        ),
+        "files": [(io.BytesIO(b"file body"), "Filename-marker-45.txt")],
+    }
+    assert post_multipart(client, "/", data).status_code == 303
+    for marker in ("marker-41", "marker-42", "marker-43", "marker44", "marker-45", READER_IP):
+        assert marker not in caplog.text

@@ -28,7 +28,7 @@ from flask_login import current_user
 from intake import export as exporting
 from intake import reference as references
 from intake import workflow
-from intake.extensions import db
+from intake.extensions import db, limiter
 from intake.language import LANGUAGES, NAMES
 from intake.models import (
     STATUSES,
@@ -305,8 +305,17 @@ def note(reference: str) -> ResponseReturnValue:
     return _act(reference, "note_form", NoteForm(), action, "Note added.")
 
 
+def _reply_limit() -> str:
+    return str(current_app.config["INTAKE_REPLY_LIMIT"])
+
+
+def _staff_key() -> str:
+    return f"staff:{_user().id}"
+
+
 @bp.route("/s/<reference>/reply", methods=["POST"])
 @staff_only
+@limiter.limit(_reply_limit, key_func=_staff_key)
 def reply(reference: str) -> ResponseReturnValue:
     """Reply to the reader by email."""
 

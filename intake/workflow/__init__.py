@@ -1,5 +1,6 @@
 """Use cases, each committed in one transaction: the reader's submission, staff triage."""
 
+from intake.workflow.purge import PurgeReport, purge_closed, purge_email, purge_reference
 from intake.workflow.submit import NewSubmission, decide, submit
 from intake.workflow.triage import (
     TRANSITIONS,
@@ -21,6 +22,7 @@ __all__ = [
     "Conflict",
     "NewSubmission",
     "NotAllowed",
+    "PurgeReport",
     "Target",
     "add_note",
     "assign",
@@ -28,6 +30,9 @@ __all__ = [
     "bulk_status",
     "change_status",
     "decide",
+    "purge_closed",
+    "purge_email",
+    "purge_reference",
     "reply",
     "submit",
 ]

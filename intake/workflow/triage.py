@@ -24,6 +24,7 @@ from intake.models import (
     Submission,
     utcnow,
 )
+from intake.workflow.purge import FINAL_STATUSES
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("in_progress", "answered", "used", "closed", "spam", "duplicate"),
@@ -138,6 +139,8 @@ def change_status(
     def change(now: datetime) -> None:
         detail = f"{submission.status} -> {status}"
         submission.status = status
+        # Retention counts from the moment it was last closed; reopening stops the clock.
+        submission.closed_at = now if status in FINAL_STATUSES else None
         if status == "duplicate" and duplicate_of is not None:
             submission.duplicate_of = duplicate_of
             detail += f" (of {duplicate_of.reference})"

@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 NEWSROOM ?= newsroom.example.toml
 
-.PHONY: run test lint typecheck pytest setup clean bench
+.PHONY: run test lint typecheck pytest setup clean bench translations
 
 ## Install everything into .venv (again only when pyproject.toml changes).
 $(VENV)/.installed: pyproject.toml
@@ -19,7 +19,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+## Compile the readers' message catalogues (the .po files are in git, the .mo files are not).
+MO := $(patsubst %.po,%.mo,$(wildcard intake/translations/*/LC_MESSAGES/messages.po))
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile -i $< -o $@ --use-fuzzy -f >/dev/null
+
+translations: $(MO)
+
+setup: $(VENV)/.installed $(MO)
 
 ## A local .env: development settings and a random secret key, written once.
 .env:

@@ -13,13 +13,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, Response, g, render_template, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
 from intake import cli, security
-from intake.extensions import csrf, db, limiter, login_manager, mail, migrate
+from intake.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+from intake.i18n import NATIVE_NAMES, select_locale
 from intake.models import Newsroom, Submission
 from intake.search import install as install_search
 
@@ -27,21 +30,23 @@ ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("intake")
 
 ERROR_PAGES = {
-    400: ("Something in the request was wrong", "Go back and try again."),
-    404: ("Page not found", "There is no page at this address."),
-    405: ("Not allowed", "This page cannot be used that way."),
+    400: (_l("Something in the request was wrong"), _l("Go back and try again.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
     429: (
-        "Too many tries in a short time",
-        "Please wait a few minutes, then try again.",
+        _l("Too many tries in a short time"),
+        _l("Please wait a few minutes, then try again."),
     ),
     413: (
-        "Your message is too large",
-        "Nothing was sent. Use your browser's Back button: your text should still be there. "
-        "Shorten it and send it again.",
+        _l("Your message is too large"),
+        _l(
+            "Nothing was sent. Use your browser's Back button: your text should still be "
+            "there. Make it or its files smaller and send it again."
+        ),
     ),
     500: (
-        "Something went wrong on our side",
-        "Nothing you did caused this. Please try again in a few minutes.",
+        _l("Something went wrong on our side"),
+        _l("Nothing you did caused this. Please try again in a few minutes."),
     ),
 }
 
@@ -70,6 +75,7 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     security.register(app)
     if app.config.get("INTAKE_PROXY_COUNT"):
@@ -92,7 +98,13 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
     _register_error_pages(app)
-    app.context_processor(lambda: {"newsroom_name": _newsroom_name()})
+    app.context_processor(
+        lambda: {
+            "newsroom_name": _newsroom_name(),
+            "current_locale": str(get_locale() or "en"),
+            "locale_names": NATIVE_NAMES,
+        }
+    )
     cli.register(app)
     return app
 

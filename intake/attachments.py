@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import IO
 
 import filetype
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # What readers may send, by the type their bytes show (never by name or browser claim).
@@ -61,9 +63,11 @@ CLEANABLE = {
     "image/bmp": "BMP",
 }
 REFUSED_BECAUSE = {
-    "image/heic": "iPhone HEIC photos cannot be cleaned of their location here: "
-    "send it as JPEG (a screenshot of it works too).",
-    "image/avif": "AVIF images cannot be cleaned of their metadata here: send a JPEG or PNG.",
+    "image/heic": _l(
+        "iPhone HEIC photos cannot be cleaned of their location here: "
+        "send it as JPEG (a screenshot of it works too)."
+    ),
+    "image/avif": _l("AVIF images cannot be cleaned of their metadata here: send a JPEG or PNG."),
 }
 SNIFF_BYTES = 8192
 TEXT_SNIFF = 64 * 1024
@@ -146,10 +150,12 @@ def _clean_image(path: Path, media_type: str) -> tuple[bytes, str]:
                 options = {"quality": 95} if media_type == "image/jpeg" else {}
                 upright.save(out, format=CLEANABLE[media_type], **options)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise AttachmentError("This image is too large to check; send a smaller one.") from None
+            raise AttachmentError(
+                _("This image is too large to check; send a smaller one.")
+            ) from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             raise AttachmentError(
-                "This image could not be read, so it could not be cleaned of its metadata."
+                _("This image could not be read, so it could not be cleaned of its metadata.")
             ) from None
     parts = sorted(set(found)) + (["GPS position"] if gps else [])
     note = "metadata removed: " + ", ".join(parts) if parts else "no metadata found"
@@ -160,7 +166,7 @@ def receive(files: Sequence[Incoming], folder: Path, limits: Limits) -> list[Sto
     """Check and store files; raise AttachmentError (and store none) if one is refused."""
     files = [f for f in files if f.filename]
     if len(files) > limits.count:
-        raise AttachmentError(f"Send at most {limits.count} files with one message.")
+        raise AttachmentError(_("Send at most %(n)s files with one message.", n=limits.count))
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stored: list[Stored] = []
     total = 0
@@ -171,7 +177,10 @@ def receive(files: Sequence[Incoming], folder: Path, limits: Limits) -> list[Sto
             total += item.size
             if total > limits.total:
                 raise AttachmentError(
-                    f"All files together can be at most {limits.total // (1024 * 1024)} MB."
+                    _(
+                        "All files together can be at most %(size)s MB.",
+                        size=limits.total // (1024 * 1024),
+                    )
                 )
     except BaseException:
         discard(stored, folder)
@@ -188,10 +197,14 @@ def _receive_one(incoming: Incoming, folder: Path, limits: Limits) -> Stored:
             copied = _copy_capped(incoming.stream, out, limits.each)
         if copied > limits.each:
             raise AttachmentError(
-                f"“{name}” is larger than {limits.each // (1024 * 1024)} MB; send a smaller file."
+                _(
+                    "“%(name)s” is larger than %(size)s MB; send a smaller file.",
+                    name=name,
+                    size=limits.each // (1024 * 1024),
+                )
             )
         if copied == 0:
-            raise AttachmentError(f"“{name}” is empty.")
+            raise AttachmentError(_("“%(name)s” is empty.", name=name))
         with temp.open("rb") as data:
             head = data.read(TEXT_SNIFF)
         media_type = _sniff(head[:SNIFF_BYTES]) or ""
@@ -201,8 +214,11 @@ def _receive_one(incoming: Incoming, folder: Path, limits: Limits) -> Stored:
             raise AttachmentError(f"“{name}”: {REFUSED_BECAUSE[media_type]}")
         if media_type not in ALLOWED:
             raise AttachmentError(
-                f"“{name}” is not a kind of file we accept. Send photos, PDF, text, office "
-                "documents, audio or video."
+                _(
+                    "“%(name)s” is not a kind of file we accept. Send photos, PDF, text, "
+                    "office documents, audio or video.",
+                    name=name,
+                )
             )
         cleaned, note = False, "kept as sent"
         if media_type in CLEANABLE:

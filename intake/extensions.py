@@ -5,6 +5,7 @@ import hmac
 from datetime import UTC, datetime
 
 from flask import current_app, request
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_mail import Mail
@@ -19,6 +20,7 @@ migrate = Migrate()
 csrf = CSRFProtect()
 mail = Mail()
 login_manager = LoginManager()
+babel = Babel()
 
 
 def client_key() -> str:

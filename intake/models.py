@@ -117,6 +117,8 @@ class Topic(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     slug: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     label: so.Mapped[str] = so.mapped_column(sa.String(200))
+    # The label in other languages for the public form, by ISO 639-1 code (label_ru, ...).
+    labels: so.Mapped[dict[str, str]] = so.mapped_column(sa.JSON, default=dict)
     desk_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("desks.id"), index=True)
     keywords: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     active: so.Mapped[bool] = so.mapped_column(default=True)

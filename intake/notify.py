@@ -94,18 +94,29 @@ def ack_allowed(session: DbSession, address: str, now: datetime) -> bool:
     return (recent or 0) < ACKS_PER_HOUR
 
 
+ACK_SUBJECTS = {
+    ("en", "tip"): "We received your tip ({reference})",
+    ("en", "question"): "We received your question ({reference})",
+    ("ru", "tip"): "Мы получили ваше сообщение ({reference})",
+    ("ru", "question"): "Мы получили ваш вопрос ({reference})",
+    ("uk", "tip"): "Ми отримали ваше повідомлення ({reference})",
+    ("uk", "question"): "Ми отримали ваше запитання ({reference})",
+}
+
+
 def reader_ack(submission: Submission, newsroom: Newsroom) -> OutboxEmail:
-    """Compose the acknowledgement to a reader: their reference, never their text."""
-    tag = "question" if submission.kind == "question" else "tip"
+    """Compose the acknowledgement to a reader, in the form's language: never their text."""
+    locale = submission.locale if (submission.locale, "tip") in ACK_SUBJECTS else "en"
+    subject = ACK_SUBJECTS[(locale, submission.kind)].format(reference=submission.reference)
     return OutboxEmail(
         submission=submission,
         purpose="reader_ack",
         message_id=_message_id(newsroom.sender),
         sender=newsroom.sender,
         recipient=submission.email,
-        subject=clean_line(f"We received your {tag} ({submission.reference})"),
+        subject=clean_line(subject),
         body=render_template(
-            f"email/reader_ack.{submission.locale}.txt",
+            f"email/reader_ack.{locale}.txt",
             submission=submission,
             newsroom=newsroom,
         ),

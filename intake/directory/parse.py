@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +17,7 @@ from intake import routing
 from intake.models import EMAIL_CONTENT
 from intake.routing import DeskInfo, ReporterInfo, TopicInfo, parse_shift
 
+LABEL_KEY = re.compile(r"^label_([a-z]{2})$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ISO_639_1 = frozenset(
     "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu "
@@ -49,6 +50,8 @@ class NewsroomFile:
     desks: tuple[DeskInfo, ...]
     topics: tuple[TopicInfo, ...]
     reporters: tuple[ReporterInfo, ...]
+    # Topic labels in other languages for the public form: slug -> {"ru": ..., "uk": ...}.
+    topic_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 # Each section's keys: name -> (required, type, check). A check returns a problem or None.
@@ -152,8 +155,17 @@ def _check_table(where: str, section: str, table: Any, problems: list[str]) -> b
     schema = SCHEMA[section]
     ok = True
     for key in table:
-        if key not in schema:
-            problems.append(f"{where}: unknown key {key!r} (known: {', '.join(schema)})")
+        if section == "topics" and (translated := LABEL_KEY.match(key)):
+            code, value = translated.group(1), table[key]
+            if code not in ISO_639_1:
+                problems.append(f"{where}: {key}: {code!r} is not an ISO 639-1 code")
+                ok = False
+            elif not isinstance(value, str) or not value.strip():
+                problems.append(f"{where}: {key!r} must be a non-empty string")
+                ok = False
+        elif key not in schema:
+            known = ", ".join(schema) + (", label_<language>" if section == "topics" else "")
+            problems.append(f"{where}: unknown key {key!r} (known: {known})")
             ok = False
     for key, (required, kind, check) in schema.items():
         if key not in table:
@@ -264,6 +276,12 @@ def parse_newsroom(text: str) -> NewsroomFile:
             )
             for t in sections["topics"]
         ),
+        topic_labels={
+            t["slug"]: {
+                match.group(1): t[key].strip() for key in t if (match := LABEL_KEY.match(key))
+            }
+            for t in sections["topics"]
+        },
         reporters=tuple(
             ReporterInfo(
                 slug=t["slug"],

@@ -97,7 +97,15 @@ def sync_newsroom(session: DbSession, newsroom: NewsroomFile) -> SyncReport:
         Topic,
         "topics",
         [
-            (t.slug, {"label": t.label, "desk": desks[t.desk], "keywords": list(t.keywords)})
+            (
+                t.slug,
+                {
+                    "label": t.label,
+                    "labels": dict(newsroom.topic_labels.get(t.slug, {})),
+                    "desk": desks[t.desk],
+                    "keywords": list(t.keywords),
+                },
+            )
             for t in newsroom.topics
         ],
         report,

@@ -8,6 +8,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -35,8 +38,8 @@ ARTICLE_MAX = 2048
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 BODY_PROMPTS = {
-    "tip": "What do you know, and how do you know it?",
-    "question": "What would you like us to find out?",
+    "tip": _l("What do you know, and how do you know it?"),
+    "question": _l("What would you like us to find out?"),
 }
 
 
@@ -69,25 +72,33 @@ def prefill(args: Mapping[str, str], topics: Iterable[str]) -> dict[str, str]:
 
 def _body_length(form: FlaskForm, field: TextAreaField) -> None:
     length = len(field.data or "")
+    if length == 0:
+        raise ValidationError(_("Write your tip or question here: it cannot be empty."))
     if length < BODY_MIN:
-        if length == 0:
-            raise ValidationError("Write your tip or question here: it cannot be empty.")
         raise ValidationError(
-            f"Please write at least {BODY_MIN} characters (you wrote {length}), "
-            "so a reporter can understand it."
+            _(
+                "Please write at least %(min)s characters (you wrote %(n)s), "
+                "so a reporter can understand it.",
+                min=BODY_MIN,
+                n=length,
+            )
         )
     if length > BODY_MAX:
         raise ValidationError(
-            f"Please keep it under {BODY_MAX:,} characters (you wrote {length:,}). "
-            "Shorten it, or send the rest in a second message."
+            _(
+                "Please keep it under %(max)s characters (you wrote %(n)s). "
+                "Shorten it, or send the rest in a second message.",
+                max=format_decimal(BODY_MAX),
+                n=format_decimal(length),
+            )
         )
 
 
-def _max_length(limit: int, what: str) -> Any:
+def _max_length(limit: int, message: Any) -> Any:
     def check(form: FlaskForm, field: StringField) -> None:
         length = len(field.data or "")
         if length > limit:
-            raise ValidationError(f"{what} can be at most {limit} characters (you wrote {length}).")
+            raise ValidationError(str(message) % {"max": limit, "n": length})
 
     return check
 
@@ -96,84 +107,98 @@ def _email(form: FlaskForm, field: EmailField) -> None:
     if not field.data:
         return
     if len(field.data) > EMAIL_MAX:
-        raise ValidationError(f"An email address has at most {EMAIL_MAX} characters.")
+        raise ValidationError(_("An email address has at most %(max)s characters.", max=EMAIL_MAX))
     try:
         field.data = validate_email(field.data, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+    except EmailNotValidError:
         raise ValidationError(
-            f"This does not look like an email address: {exc} "
-            "Correct it, or leave the field empty to stay anonymous."
+            _(
+                "This does not look like an email address. "
+                "Correct it, or leave the field empty to stay anonymous."
+            )
         ) from None
 
 
 def _kind(form: FlaskForm, field: RadioField) -> None:
     if field.data not in KINDS:
-        raise ValidationError("Choose whether you are sending a tip or a question.")
+        raise ValidationError(_("Choose whether you are sending a tip or a question."))
 
 
 def _topic(form: SubmissionForm, field: SelectField) -> None:
     if field.data and field.data not in {choice.value for choice in field.choices or []}:
-        raise ValidationError("Choose a topic from the list, or “Not sure”.")
+        raise ValidationError(_("Choose a topic from the list, or “Not sure”."))
 
 
 def _consent_contact(form: SubmissionForm, field: BooleanField) -> None:
     if field.data and not form.email.data:
-        raise ValidationError("Add an email address so we can contact you, or untick this box.")
+        raise ValidationError(_("Add an email address so we can contact you, or untick this box."))
 
 
 class SubmissionForm(FlaskForm):
     """A tip or a question from a reader."""
 
     kind = RadioField(
-        "What are you sending?",
-        choices=[SelectChoice("tip", "A tip"), SelectChoice("question", "A question")],
+        _l("What are you sending?"),
+        choices=[SelectChoice("tip", _l("A tip")), SelectChoice("question", _l("A question"))],
         default="tip",
         validate_choice=False,
         validators=[_kind],
     )
-    topic = SelectField("Topic", choices=[], validate_choice=False, validators=[_topic])
+    topic = SelectField(_l("Topic"), choices=[], validate_choice=False, validators=[_topic])
     subject = StringField(
-        "Subject (optional)",
+        _l("Subject (optional)"),
         filters=[clean_line],
-        validators=[_max_length(SUBJECT_MAX, "The subject")],
+        validators=[
+            _max_length(
+                SUBJECT_MAX,
+                _l("The subject can be at most %(max)s characters (you wrote %(n)s)."),
+            )
+        ],
     )
     body = TextAreaField(BODY_PROMPTS["tip"], filters=[clean_multiline], validators=[_body_length])
     name = StringField(
-        "Your name (optional)",
+        _l("Your name (optional)"),
         filters=[clean_line],
-        validators=[_max_length(NAME_MAX, "Your name")],
+        validators=[
+            _max_length(
+                NAME_MAX, _l("Your name can be at most %(max)s characters (you wrote %(n)s).")
+            )
+        ],
     )
-    email = EmailField("Your email (optional)", filters=[clean_line], validators=[_email])
-    consent_contact = BooleanField("You may contact me about this", validators=[_consent_contact])
+    email = EmailField(_l("Your email (optional)"), filters=[clean_line], validators=[_email])
+    consent_contact = BooleanField(
+        _l("You may contact me about this"), validators=[_consent_contact]
+    )
     consent_publish = BooleanField(
-        "If this is a question, you may publish it with my first name only"
+        _l("If this is a question, you may publish it with my first name only")
     )
-    sensitive = BooleanField("This is sensitive: keep the text out of email")
-    files = MultipleFileField("Files (optional)")
+    sensitive = BooleanField(_l("This is sensitive: keep the text out of email"))
+    files = MultipleFileField(_l("Files (optional)"))
     article = HiddenField(filters=[clean_article])
     reporter = HiddenField(filters=[clean_slug])
     # Honeypot: hidden from people by the stylesheet; bots that fill every field fill it.
-    leave_blank = StringField("Leave this field empty")
+    leave_blank = StringField(_l("Leave this field empty"))
 
     def set_topics(self, topics: Iterable[tuple[str, str]]) -> None:
         """Offer the directory's active topics, then “Not sure”."""
         self.topic.choices = [
             *(SelectChoice(slug, label) for slug, label in topics),
-            SelectChoice("", "Not sure"),
+            SelectChoice("", _l("Not sure")),
         ]
 
     def body_prompt(self) -> str:
         """Return the body's label for the kind the reader chose."""
-        return BODY_PROMPTS.get(self.kind.data or "tip", BODY_PROMPTS["tip"])
+        return str(BODY_PROMPTS.get(self.kind.data or "tip", BODY_PROMPTS["tip"]))
 
     def is_bot(self) -> bool:
         """Say whether the honeypot was filled in."""
         return bool((self.leave_blank.data or "").strip())
 
-    def to_submission(self) -> NewSubmission:
-        """Turn valid form data into the workflow's input."""
+    def to_submission(self, locale: str) -> NewSubmission:
+        """Turn valid form data into the workflow's input, with the form's language."""
         kind = self.kind.data
         return NewSubmission(
+            locale=locale,
             kind=kind,
             topic=self.topic.data or None,
             subject=self.subject.data,

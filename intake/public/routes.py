@@ -8,6 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,12 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def _topic_choices() -> list[tuple[str, str]]:
+    """Return the active topics, labelled in the page's language where the directory has it."""
+    locale = str(get_locale() or "en")
     rows = db.session.execute(
-        sa.select(Topic.slug, Topic.label)
+        sa.select(Topic.slug, Topic.label, Topic.labels)
         .where(Topic.active.is_(True))
         .order_by(Topic.position, Topic.label)
     )
-    return [(slug, label) for slug, label in rows]
+    return [(slug, (labels or {}).get(locale) or label) for slug, label, labels in rows]
 
 
 def render_form(form: SubmissionForm, status: int = 200, problem: str = "") -> ResponseReturnValue:
@@ -62,6 +66,9 @@ def submit() -> ResponseReturnValue:
         return render_form(form)
 
     form = form_from_request()
+    if request.form.get("switch_lang"):
+        # The reader changed the page's language: show the form again, their text kept.
+        return render_form(form)
     if form.is_bot():
         # Answer like a success so the bot learns nothing; keep nothing it sent.
         log.info("honeypot filled; submission discarded")
@@ -72,7 +79,7 @@ def submit() -> ResponseReturnValue:
     try:
         reference = workflow.submit(
             db.session,
-            form.to_submission(),
+            form.to_submission(str(get_locale() or "en")),
             files=[Incoming(f.filename or "", f.stream) for f in request.files.getlist("files")],
             uploads=Path(current_app.config["INTAKE_UPLOADS"]),
             limits=Limits(
@@ -82,15 +89,17 @@ def submit() -> ResponseReturnValue:
             ),
         )
     except AttachmentError as exc:
-        form.files.errors = [f"{exc} Your text is kept; choose your files again."]
+        form.files.errors = [f"{exc} " + _("Your text is kept; choose your files again.")]
         return render_form(form, 400)
     except SQLAlchemyError:
         log.exception("could not store a submission")
         return render_form(
             form,
             503,
-            "We could not save your message just now. Your text is still here: "
-            "please try again in a minute.",
+            _(
+                "We could not save your message just now. Your text is still here: "
+                "please try again in a minute."
+            ),
         )
     return redirect(url_for("public.thanks", reference=reference), 303)
 
@@ -113,8 +122,10 @@ def too_many(error: Exception) -> ResponseReturnValue:
     return render_form(
         form,
         429,
-        "Many messages came from your network in a short time, so this one was not sent. "
-        "Your text is still here: wait a few minutes, then press Send again.",
+        _(
+            "Many messages came from your network in a short time, so this one was not "
+            "sent. Your text is still here: wait a few minutes, then press Send again."
+        ),
     )
 
 
@@ -126,6 +137,8 @@ def csrf_failed(error: CSRFError) -> ResponseReturnValue:
     return render_form(
         form,
         400,
-        "This page was open too long or your browser did not keep our cookie, so the "
-        "message was not sent. Your text is still here: check it and press Send again.",
+        _(
+            "This page was open too long or your browser did not keep our cookie, so the "
+            "message was not sent. Your text is still here: check it and press Send again."
+        ),
     )

@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 NEWSROOM ?= newsroom.example.toml
 
-.PHONY: run test lint typecheck pytest setup clean bench translations
+.PHONY: run test lint typecheck pytest setup clean bench translations browser-deps
 
 ## Install everything into .venv (again only when pyproject.toml changes).
 $(VENV)/.installed: pyproject.toml
@@ -54,7 +54,22 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+## What the browser tests need: Debian's Chromium, and axe-core from the npm registry.
+CHROMIUM := /usr/bin/chromium
+AXE := node_modules/axe-core/axe.min.js
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install Chromium at $(CHROMIUM)"; exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser-deps: $(CHROMIUM) $(AXE)
+
+pytest: setup browser-deps
 	$(BIN)/pytest -q
 
 ## Set up and run the whole suite: lint, types, tests.
@@ -65,4 +80,4 @@ bench: setup
 	$(BIN)/python bench/inbox_pages.py --count 100000 2>/dev/null
 
 clean:
-	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache node_modules tests/artifacts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder, TestResponse
 
 from config import TestingConfig
@@ -318,3 +320,61 @@ def post_multipart(client: FlaskClient, url: str, data: dict[str, Any]) -> TestR
     finally:
         environ["wsgi.input"].close()
         builder.close()
+
+
+# --- Browser tests (Playwright driving Debian's Chromium) ---------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Launch the system's Chromium, headless, with no traffic beyond 127.0.0.1."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@dataclass
+class LiveServer:
+    """The app served over HTTP on 127.0.0.1 for a real browser."""
+
+    app: Flask
+    url: str
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, password_hash: str) -> Iterator[LiveServer]:
+    """Serve a fresh app (CSRF on, as in production) from a thread on a free port."""
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        for email, role in STAFF.values():
+            db.session.add(
+                StaffUser(
+                    email=email,
+                    role=role,
+                    password_hash=password_hash,
+                    session_token=secrets.token_hex(32),
+                )
+            )
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    thread.join(timeout=5)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -27,7 +27,7 @@ def outbox(app: Flask, purpose: str) -> list[OutboxEmail]:
 
 def version_on_page(client: FlaskClient, ref: str) -> str:
     html = client.get(f"/staff/s/{ref}").get_data(as_text=True)
-    match = re.search(r'id="version" name="version" type="hidden" value="(\d+)"', html)
+    match = re.search(r'id="status_version" name="version" type="hidden" value="(\d+)"', html)
     assert match
     return match.group(1)
 

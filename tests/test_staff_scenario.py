@@ -33,7 +33,7 @@ def test_editor_works_a_ukrainian_tip_and_another_desk_cannot_see_it(
     assert re.findall(r">([TQ]-\w{4}-\w{4})</a>", html) == [tip]
 
     page = client.get(f"/staff/s/{tip}").get_data(as_text=True)
-    version = re.search(r'id="version" name="version" type="hidden" value="(\d+)"', page)
+    version = re.search(r'id="status_version" name="version" type="hidden" value="(\d+)"', page)
     assert version
     steps = [
         ("assign", {"target": "reporter:iryna"}),
@@ -46,7 +46,7 @@ def test_editor_works_a_ukrainian_tip_and_another_desk_cannot_see_it(
         )
         assert response.status_code == 303, response.get_data(as_text=True)
         page = client.get(response.headers["Location"]).get_data(as_text=True)
-        version = re.search(r'id="version" name="version" type="hidden" value="(\d+)"', page)
+        version = re.search(r'id="status_version" name="version" type="hidden" value="(\d+)"', page)
         assert version
 
     history = page[page.index('id="history-h"') :]

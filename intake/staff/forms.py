@@ -46,13 +46,13 @@ class AssignForm(VersionedForm):
 class NoteForm(VersionedForm):
     """Add an internal note."""
 
-    text = TextAreaField("Internal note (staff only)")
+    text = TextAreaField("Internal note (staff only)", id="note_text")
 
 
 class ReplyForm(VersionedForm):
     """Write to the reader."""
 
-    text = TextAreaField("Reply to the reader")
+    text = TextAreaField("Reply to the reader", id="reply_text")
 
 
 class BulkForm(FlaskForm):

@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 NEWSROOM ?= newsroom.example.toml
 
-.PHONY: run test lint typecheck pytest setup clean bench translations browser-deps
+.PHONY: run test lint typecheck pytest pytest-postgres setup clean bench translations browser-deps
 
 ## Install everything into .venv (again only when pyproject.toml changes).
 $(VENV)/.installed: pyproject.toml
@@ -72,8 +72,12 @@ browser-deps: $(CHROMIUM) $(AXE)
 pytest: setup browser-deps
 	$(BIN)/pytest -q
 
-## Set up and run the whole suite: lint, types, tests.
-test: lint typecheck pytest
+## The same suite on a throwaway PostgreSQL cluster (installed with apt-get if missing).
+pytest-postgres: setup browser-deps
+	scripts/with-postgres.sh $(BIN)/pytest -q -p no:cacheprovider
+
+## Set up and run the whole suite: lint, types, tests on SQLite, then on PostgreSQL.
+test: lint typecheck pytest pytest-postgres
 
 ## Benchmarks (not part of `make test`): results go in bench/RESULTS.md by hand.
 bench: setup

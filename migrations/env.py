@@ -94,6 +94,8 @@ def run_migrations_online():
     def include_name(name, type_, parent_names):
         if type_ == "table" and name and name.startswith("submissions_fts"):
             return False
+        if type_ == "index" and name == "ix_submissions_fts":  # PostgreSQL's GIN index
+            return False
         return True
 
     conf_args = current_app.extensions['migrate'].configure_args

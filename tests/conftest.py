@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import socket
@@ -35,25 +36,79 @@ from intake.models import Event, StaffUser, Submission
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_NEWSROOM = ROOT / "newsroom.example.toml"
+# `make test` runs the suite twice: on SQLite files, then on this PostgreSQL database
+# (scripts/with-postgres.sh starts a throwaway cluster and sets it).
+POSTGRES_URL = os.environ.get("INTAKE_TEST_DATABASE_URL") or None
+ENGINE = "postgresql" if POSTGRES_URL else "sqlite"
 
 
 def settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     """Return the testing settings with a database and instance folder of the test's own."""
     values = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
     values["INSTANCE_PATH"] = str(tmp_path / "instance")
-    values["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'intake.sqlite3'}"
+    values["SQLALCHEMY_DATABASE_URI"] = POSTGRES_URL or f"sqlite:///{tmp_path / 'intake.sqlite3'}"
     values.update(overrides)
     return values
+
+
+_made: list[Flask] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_databases() -> Iterator[None]:
+    """Close every connection a test's apps opened (PostgreSQL warns of leaked ones)."""
+    yield
+    while _made:
+        with _made.pop().app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def make_app(tmp_path: Path, **overrides: Any) -> Flask:
     """Create an app with an empty schema and the example newsroom loaded."""
     app = create_app(settings(tmp_path, **overrides))
+    _made.append(app)
     with app.app_context():
-        db.create_all()
+        db.create_all()  # on PostgreSQL: also puts back a table a previous test dropped
+        if db.engine.dialect.name == "postgresql":
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+            db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
         sync_newsroom(db.session, read_newsroom(EXAMPLE_NEWSROOM))
         db.session.commit()
     return app
+
+
+def stored_text(app: Flask, tmp_path: Path) -> bytes:
+    """Return everything the database holds: SQLite's files' bytes, or every row as text."""
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            db.session.remove()
+            db.engine.dispose()  # checkpoint nothing away: read every file SQLite wrote
+            return b"".join(p.read_bytes() for p in sorted(tmp_path.glob("intake.sqlite3*")))
+        parts: list[bytes] = []
+        for table in db.metadata.sorted_tables:
+            query = f"SELECT t::text FROM {table.name} t"  # noqa: S608 - our own table names
+            rows = db.session.execute(sa.text(query)).scalars()
+            parts.extend(str(row).encode() for row in rows)
+        db.session.remove()
+        return b"\n".join(parts)
+
+
+@pytest.fixture
+def empty_database(tmp_path: Path) -> Iterator[str]:
+    """Yield the URL of a database with no tables at all (for the migration tests)."""
+    if POSTGRES_URL is None:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"intake_empty_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.dispose()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import valid_form
+from tests.conftest import stored_text, valid_form
 
 READER_IP = "203.0.113.77"
 FORWARDED_IP = "198.51.100.23"
@@ -28,13 +28,8 @@ def test_no_ip_address_in_the_database_file_or_the_log(
     assert response.status_code == 303
     client.get(response.headers["Location"], environ_base={"REMOTE_ADDR": READER_IP})
 
-    from intake.extensions import db
-
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()  # checkpoint nothing away: read every file SQLite wrote
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("intake.sqlite3*"))
-    assert b"ministry" in stored  # the file really holds the submission
+    stored = stored_text(app, tmp_path)
+    assert b"ministry" in stored  # the database really holds the submission
     for ip in (READER_IP, FORWARDED_IP):
         assert ip.encode() not in stored
         assert ip not in caplog.text

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from intake import search
 from intake.extensions import db
 from intake.models import Attachment, Event, OutboxEmail, Submission, utcnow
-from tests.conftest import get_submission, post_multipart, valid_form
+from tests.conftest import ENGINE, get_submission, post_multipart, stored_text, valid_form
 
 SECRET_WORD = "xylophonequartz"
 SECRET_UK = "Жовтокрилий"
@@ -59,10 +59,7 @@ def close(app: Flask, reference: str, days_ago: int) -> None:
 
 
 def database_bytes(app: Flask, tmp_path: Path) -> bytes:
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    return b"".join(p.read_bytes() for p in sorted(tmp_path.glob("intake.sqlite3*")))
+    return stored_text(app, tmp_path)
 
 
 def test_purge_erases_old_closed_submissions_and_leaves_no_text_in_the_file(
@@ -101,7 +98,7 @@ def test_purge_erases_old_closed_submissions_and_leaves_no_text_in_the_file(
     assert list(uploads.iterdir()) == []
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
-        match = search.matches("sqlite", SECRET_WORD)
+        match = search.matches(ENGINE, SECRET_WORD)
         assert match is not None
         assert db.session.scalars(sa.select(Submission).where(match)).all() == []
 

@@ -56,6 +56,9 @@ class Config:
     MAIL_SUPPRESS_SEND = False
     # Seconds the worker waits on an SMTP server before it gives up a pass and retries.
     MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 30)
+    # Seconds a worker holds the emails it claimed; a worker that dies loses them to
+    # another after this. Longer than a batch takes to send (MAIL_TIMEOUT each, at worst).
+    INTAKE_OUTBOX_LEASE = env_int("INTAKE_OUTBOX_LEASE", 120)
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)

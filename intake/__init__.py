@@ -92,11 +92,13 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     if not sa.event.contains(Submission.__table__, "after_create", _install_search):
         sa.event.listen(Submission.__table__, "after_create", _install_search)
 
+    from intake.health import bp as health_bp
     from intake.public import bp as public_bp
     from intake.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(health_bp)
     _register_error_pages(app)
     app.context_processor(
         lambda: {

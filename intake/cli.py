@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -138,9 +139,10 @@ def worker(once: bool, batch: int, interval: float) -> None:
         err=True,
     )
     total = Delivery()
+    lease = timedelta(seconds=int(app.config["INTAKE_OUTBOX_LEASE"]))
     with stop_on_signals() as stopping:
         while not stopping.is_set():
-            report = deliver_due(db.session, mail, name, batch)
+            report = deliver_due(db.session, mail, name, batch, lease=lease)
             db.session.remove()
             total.add(report)
             if report.claimed:

@@ -166,7 +166,9 @@ def backoff(attempts: int) -> timedelta:
     return min(wait, BACKOFF_MAX)
 
 
-def claim(session: DbSession, worker: str, batch: int, now: datetime) -> list[OutboxEmail]:
+def claim(
+    session: DbSession, worker: str, batch: int, now: datetime, lease: timedelta = LEASE
+) -> list[OutboxEmail]:
     """Lease up to `batch` due emails to this worker and commit the lease."""
     token = f"{worker}/{uuid.uuid4().hex[:8]}"
     due = sa.select(OutboxEmail.id).where(
@@ -191,7 +193,7 @@ def claim(session: DbSession, worker: str, batch: int, now: datetime) -> list[Ou
             OutboxEmail.id.in_(due.scalar_subquery()),
             sa.or_(OutboxEmail.lease_until.is_(None), OutboxEmail.lease_until < now),
         )
-        .values(claimed_by=token, lease_until=now + LEASE)
+        .values(claimed_by=token, lease_until=now + lease)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -255,11 +257,16 @@ def _permanent(error: Exception) -> bool:
 
 
 def deliver_due(
-    session: DbSession, mail: Mail, worker: str, batch: int = 50, now: datetime | None = None
+    session: DbSession,
+    mail: Mail,
+    worker: str,
+    batch: int = 50,
+    now: datetime | None = None,
+    lease: timedelta = LEASE,
 ) -> Delivery:
     """Claim due emails and send them over one SMTP connection; record every outcome."""
     now = now or utcnow()
-    rows = claim(session, worker, batch, now)
+    rows = claim(session, worker, batch, now, lease)
     report = Delivery(claimed=len(rows))
     if not rows:
         return report

@@ -157,6 +157,8 @@ class Submission(Base):
         # The inbox's counts and the dashboard read these without touching the rows:
         # editors' across all desks, reporters' within their desks.
         sa.Index("ix_submissions_status_assignee", "status", "assignee_id"),
+        # Routing counts each reporter's open items and finds their newest, per submission.
+        sa.Index("ix_submissions_assignee_status", "assignee_id", "status"),
         sa.Index("ix_submissions_waiting", "status", "first_action_at", "created_at"),
         sa.Index("ix_submissions_desk_status_assignee", "desk_id", "status", "assignee_id"),
         sa.Index(
@@ -172,7 +174,7 @@ class Submission(Base):
     topic_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("topics.id"), index=True)
     # Indexed alone too: a reporter's newest-first page walks it in id order.
     desk_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("desks.id"), index=True)
-    assignee_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("reporters.id"), index=True)
+    assignee_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("reporters.id"))
     subject: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     body: so.Mapped[str] = so.mapped_column(sa.Text)
     name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")

@@ -6,13 +6,14 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from flask import render_template
+from flask import current_app
 from flask_mail import Connection, Mail, Message
 
 from intake.language import name as language_name
-from intake.models import DbSession, Desk, Event, Newsroom, OutboxEmail, Submission, utcnow
+from intake.models import DbSession, Desk, Event, OutboxEmail, Submission, utcnow
 from intake.text import clean_line
 
 KIND_TAGS = {"tip": "Tip", "question": "Question"}
@@ -31,20 +32,38 @@ def _message_id(sender: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
-def staff_link(newsroom: Newsroom, submission: Submission) -> str:
+class Newsroomish(Protocol):
+    """What an email needs of the newsroom: the ORM row or the directory snapshot's copy."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def public_url(self) -> str: ...
+
+    @property
+    def sender(self) -> str: ...
+
+
+def render(template: str, **context: Any) -> str:
+    """Render an email template: plain Jinja, without the pages' context processors."""
+    return current_app.jinja_env.get_template(template).render(**context)
+
+
+def staff_link(newsroom: Newsroomish, submission: Submission) -> str:
     """Return the address of the submission's staff page."""
     return f"{newsroom.public_url}/staff/s/{submission.reference}"
 
 
-def carries_text(submission: Submission, desk: Desk | None) -> bool:
+def carries_text(submission: Submission, email_content: str) -> bool:
     """Say whether an email about this submission may include the reader's text."""
-    return not submission.sensitive and (desk is None or desk.email_content == "full")
+    return not submission.sensitive and email_content == "full"
 
 
-def notice_subject(submission: Submission, with_text: bool) -> str:
+def notice_subject(submission: Submission, topic_label: str | None, with_text: bool) -> str:
     """Build the reporter's subject line; reader text in it is cut to one clean line."""
     tag = KIND_TAGS[submission.kind]
-    topic = submission.topic.label if submission.topic else "No topic"
+    topic = topic_label or "No topic"
     excerpt = clean_line(submission.subject)[:SUBJECT_EXCERPT] if with_text else ""
     middle = f" — {excerpt}" if excerpt else ""
     return clean_line(f"[{tag}] {topic}{middle} ({submission.reference})")
@@ -53,15 +72,18 @@ def notice_subject(submission: Submission, with_text: bool) -> str:
 def reporter_notice(
     submission: Submission,
     to: str,
-    desk: Desk | None,
-    newsroom: Newsroom,
+    newsroom: Newsroomish,
+    *,
+    topic_label: str | None,
+    email_content: str,
     why: str | None = None,
 ) -> OutboxEmail:
     """Compose the email that tells a reporter (or a desk inbox) about a submission."""
-    with_text = carries_text(submission, desk)
-    body = render_template(
+    with_text = carries_text(submission, email_content)
+    body = render(
         "email/reporter_notice.txt",
         submission=submission,
+        topic_label=topic_label,
         why=why or submission.reason,
         with_text=with_text,
         link=staff_link(newsroom, submission),
@@ -75,7 +97,7 @@ def reporter_notice(
         sender=newsroom.sender,
         recipient=to,
         reply_to=reply_to,
-        subject=notice_subject(submission, with_text),
+        subject=notice_subject(submission, topic_label, with_text),
         body=body,
     )
 
@@ -104,7 +126,7 @@ ACK_SUBJECTS = {
 }
 
 
-def reader_ack(submission: Submission, newsroom: Newsroom) -> OutboxEmail:
+def reader_ack(submission: Submission, newsroom: Newsroomish) -> OutboxEmail:
     """Compose the acknowledgement to a reader, in the form's language: never their text."""
     locale = submission.locale if (submission.locale, "tip") in ACK_SUBJECTS else "en"
     subject = ACK_SUBJECTS[(locale, submission.kind)].format(reference=submission.reference)
@@ -115,7 +137,7 @@ def reader_ack(submission: Submission, newsroom: Newsroom) -> OutboxEmail:
         sender=newsroom.sender,
         recipient=submission.email,
         subject=clean_line(subject),
-        body=render_template(
+        body=render(
             f"email/reader_ack.{locale}.txt",
             submission=submission,
             newsroom=newsroom,
@@ -124,7 +146,7 @@ def reader_ack(submission: Submission, newsroom: Newsroom) -> OutboxEmail:
 
 
 def staff_reply(
-    submission: Submission, desk: Desk | None, newsroom: Newsroom, text: str
+    submission: Submission, desk: Desk | None, newsroom: Newsroomish, text: str
 ) -> OutboxEmail:
     """Compose a reporter's reply to the reader, sent from the desk's address."""
     sender = desk.email if desk else newsroom.sender
@@ -137,7 +159,7 @@ def staff_reply(
         recipient=submission.email,
         reply_to=sender,
         subject=clean_line(f"About your {tag} ({submission.reference})"),
-        body=render_template(
+        body=render(
             "email/reply.txt", submission=submission, text=text, newsroom=newsroom, desk=desk
         ),
     )

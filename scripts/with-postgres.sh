@@ -30,10 +30,13 @@ trap stop EXIT
 
 "${AS[@]}" "$PGBIN/initdb" -D "$DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
   --no-sync >/dev/null
-# Tests only: durability off makes the suite faster; benchmarks start their own cluster.
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 30 \
-  -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-  start >/dev/null
+# Tests: durability off makes the suite faster. Benchmarks set PG_DURABLE=1 to keep
+# PostgreSQL's defaults (fsync, synchronous_commit), as a deployment would.
+OPTIONS="-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c max_connections=200"
+if [ "${PG_DURABLE:-0}" != 1 ]; then
+  OPTIONS="$OPTIONS -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
+"${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 30 -o "$OPTIONS" start >/dev/null
 "${AS[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres intake_test
 
 export INTAKE_TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/intake_test"

@@ -7,11 +7,13 @@ from intake.directory.parse import (
     read_newsroom,
     routing_directory,
 )
-from intake.directory.tables import SyncReport, snapshot, sync_newsroom
+from intake.directory.tables import NewsroomInfo, Snapshot, SyncReport, snapshot, sync_newsroom
 
 __all__ = [
     "DirectoryError",
     "NewsroomFile",
+    "NewsroomInfo",
+    "Snapshot",
     "SyncReport",
     "parse_newsroom",
     "read_newsroom",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -11,7 +12,16 @@ import sqlalchemy.orm as so
 
 from intake import routing
 from intake.directory.parse import NewsroomFile
-from intake.models import OPEN_STATUSES, DbSession, Desk, Newsroom, Reporter, Submission, Topic
+from intake.models import (
+    OPEN_STATUSES,
+    DbSession,
+    Desk,
+    Newsroom,
+    Reporter,
+    Submission,
+    Topic,
+    utcnow,
+)
 
 
 @dataclass
@@ -141,43 +151,59 @@ def sync_newsroom(session: DbSession, newsroom: NewsroomFile) -> SyncReport:
             "default_desk": desks[newsroom.default_desk],
         },
     )
+    # Any load may change what routing sees: stamp it, so every process rereads it.
+    settings.updated_at = utcnow()
     session.add(settings)
     return report
 
 
-def snapshot(session: DbSession) -> routing.Directory:
-    """Read the active directory and each reporter's open items for routing."""
-    settings = session.get(Newsroom, 1)
-    if settings is None or settings.default_desk is None:
-        raise LookupError("no newsroom loaded: run `flask --app wsgi intake load-newsroom FILE`")
+@dataclass(frozen=True)
+class NewsroomInfo:
+    """The newsroom's own settings, as emails need them."""
+
+    name: str
+    public_url: str
+    sender: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The directory as routing sees it now, with the ids and settings a submission needs."""
+
+    directory: routing.Directory
+    newsroom: NewsroomInfo
+    desk_ids: Mapping[str, int]
+    topic_ids: Mapping[str, int]
+    reporter_ids: Mapping[str, int]
+    topic_labels: Mapping[str, str]
+
+
+# The directory changes only when a file is loaded, which stamps Newsroom.updated_at; each
+# process keeps the last one it read per database and rereads it when the stamp moves.
+_static: dict[str, tuple[datetime, Snapshot]] = {}
+
+
+def _read_static(session: DbSession, settings: Newsroom) -> Snapshot:
     desks = session.scalars(sa.select(Desk).where(Desk.active.is_(True))).all()
     topics = session.scalars(
-        sa.select(Topic).where(Topic.active.is_(True)).order_by(Topic.position)
+        sa.select(Topic)
+        .where(Topic.active.is_(True))
+        .order_by(Topic.position)
+        .options(so.joinedload(Topic.desk))
     ).all()
+    topics = [t for t in topics if t.desk.active]
     reporters = session.scalars(
         sa.select(Reporter)
         .where(Reporter.active.is_(True))
         .order_by(Reporter.position)
         .options(so.selectinload(Reporter.desks), so.selectinload(Reporter.topics))
     ).all()
-    loads = {
-        assignee: (open_items, last)
-        for assignee, open_items, last in session.execute(
-            sa.select(
-                Submission.assignee_id,
-                sa.func.count().filter(Submission.status.in_(OPEN_STATUSES)),
-                sa.func.max(Submission.id),
-            )
-            .where(Submission.assignee_id.is_not(None))
-            .group_by(Submission.assignee_id)
-        )
-    }
-    return routing.Directory(
+    assert settings.default_desk is not None  # noqa: S101 - checked by the caller
+    directory = routing.Directory(
         desks={d.slug: routing.DeskInfo(d.slug, d.name, d.email, d.email_content) for d in desks},
         topics={
             t.slug: routing.TopicInfo(t.slug, t.label, t.desk.slug, tuple(t.keywords))
             for t in topics
-            if t.desk.active
         },
         reporters=tuple(
             routing.ReporterInfo(
@@ -189,10 +215,57 @@ def snapshot(session: DbSession) -> routing.Directory:
                 languages=tuple(r.languages),
                 timezone=r.timezone,
                 shift=r.shift,
-                open_items=loads.get(r.id, (0, 0))[0],
-                last_assigned=loads.get(r.id, (0, 0))[1],
             )
             for r in reporters
         ),
         default_desk=settings.default_desk.slug,
     )
+    return Snapshot(
+        directory=directory,
+        newsroom=NewsroomInfo(settings.name, settings.public_url, settings.sender),
+        desk_ids={d.slug: d.id for d in desks},
+        topic_ids={t.slug: t.id for t in topics},
+        reporter_ids={r.slug: r.id for r in reporters},
+        topic_labels={t.slug: t.label for t in topics},
+    )
+
+
+def snapshot(session: DbSession) -> Snapshot:
+    """Read the active directory (cached until the next load) and each reporter's load."""
+    settings = session.get(Newsroom, 1)
+    if settings is None or settings.default_desk_id is None:
+        raise LookupError("no newsroom loaded: run `flask --app wsgi intake load-newsroom FILE`")
+    database = str(session.get_bind().engine.url)
+    cached = _static.get(database)
+    if cached is None or cached[0] != settings.updated_at:
+        cached = (settings.updated_at, _read_static(session, settings))
+        _static[database] = cached
+    static = cached[1]
+    # Open items and the newest assignment per reporter: two index look-ups each.
+    open_items = (
+        sa.select(sa.func.count())
+        .where(Submission.assignee_id == Reporter.id, Submission.status.in_(OPEN_STATUSES))
+        .correlate(Reporter)
+        .scalar_subquery()
+    )
+    newest = (
+        sa.select(sa.func.max(Submission.id))
+        .where(Submission.assignee_id == Reporter.id)
+        .correlate(Reporter)
+        .scalar_subquery()
+    )
+    loads = {
+        reporter_id: (count or 0, last or 0)
+        for reporter_id, count, last in session.execute(
+            sa.select(Reporter.id, open_items, newest).where(Reporter.active.is_(True))
+        )
+    }
+    reporters = tuple(
+        replace(
+            r,
+            open_items=loads.get(static.reporter_ids[r.slug], (0, 0))[0],
+            last_assigned=loads.get(static.reporter_ids[r.slug], (0, 0))[1],
+        )
+        for r in static.directory.reporters
+    )
+    return replace(static, directory=replace(static.directory, reporters=reporters))

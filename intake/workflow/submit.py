@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -16,17 +15,13 @@ from intake.language import detect
 from intake.models import (
     Attachment,
     DbSession,
-    Desk,
     Event,
-    Newsroom,
     OutboxEmail,
-    Reporter,
     Submission,
-    Topic,
     utcnow,
 )
 from intake.reference import new_reference
-from intake.routing import Decision, Facts, route
+from intake.routing import Decision, Directory, Facts, route
 
 REFERENCE_TRIES = 8
 DEFAULT_LIMITS = attachments.Limits()
@@ -60,17 +55,8 @@ def _free_reference(session: DbSession, kind: str) -> str:
     raise RuntimeError("no free reference after several draws")
 
 
-_Row = TypeVar("_Row", Topic, Desk, Reporter)
-
-
-def _by_slug(session: DbSession, model: type[_Row], slug: str | None) -> _Row | None:
-    if slug is None:
-        return None
-    return session.scalar(sa.select(model).where(model.slug == slug))
-
-
-def decide(session: DbSession, new: NewSubmission, now: datetime) -> Decision:
-    """Detect the language and route a submission against the directory as it is now."""
+def decide(directory: Directory, new: NewSubmission, now: datetime) -> Decision:
+    """Detect the language and route a submission against the directory."""
     language = detect(f"{new.subject}\n{new.body}")
     facts = Facts(
         topic=new.topic,
@@ -79,7 +65,7 @@ def decide(session: DbSession, new: NewSubmission, now: datetime) -> Decision:
         language=language,
         author=new.author_slug or None,
     )
-    return route(facts, snapshot(session), now)
+    return route(facts, directory, now)
 
 
 def submit(
@@ -102,18 +88,15 @@ def submit(
             raise ValueError("files given without an uploads folder")
         stored = attachments.receive(files, uploads, limits)
     try:
-        newsroom = session.get(Newsroom, 1)
-        if newsroom is None:
-            raise LookupError("no newsroom loaded")
-        decision = decide(session, new, now)
-        desk = _by_slug(session, Desk, decision.desk)
+        snap = snapshot(session)
+        decision = decide(snap.directory, new, now)
         submission = Submission(
             reference=_free_reference(session, new.kind),
             kind=new.kind,
             status="new",
-            topic=_by_slug(session, Topic, decision.topic),
-            desk=desk,
-            assignee=_by_slug(session, Reporter, decision.reporter),
+            topic_id=snap.topic_ids.get(decision.topic or ""),
+            desk_id=snap.desk_ids[decision.desk],
+            assignee_id=snap.reporter_ids.get(decision.reporter or ""),
             subject=new.subject,
             body=new.body,
             name=new.name,
@@ -164,11 +147,18 @@ def submit(
                 created_at=now,
             )
         )
-        notice = notify.reporter_notice(submission, decision.to, desk, newsroom)
+        notice = notify.reporter_notice(
+            submission,
+            decision.to,
+            snap.newsroom,
+            topic_label=snap.topic_labels.get(decision.topic or ""),
+            email_content=snap.directory.desks[decision.desk].email_content,
+        )
         _queue(session, notice, f"notice to {decision.to}", now)
         if new.email:
             if notify.ack_allowed(session, new.email, now):
-                _queue(session, notify.reader_ack(submission, newsroom), "reader's receipt", now)
+                receipt = notify.reader_ack(submission, snap.newsroom)
+                _queue(session, receipt, "reader's receipt", now)
             else:
                 session.add(
                     Event(

@@ -185,7 +185,14 @@ def assign(
         submission.assignee, submission.desk = reporter, desk
         session.add(_event(submission, actor, "reassigned", f"to {label}", now))
         why = f"Reassigned to you by {actor.email}"
-        email = notify.reporter_notice(submission, to, desk, newsroom, why=why)
+        email = notify.reporter_notice(
+            submission,
+            to,
+            newsroom,
+            topic_label=submission.topic.label if submission.topic else None,
+            email_content=desk.email_content,
+            why=why,
+        )
         email.created_at = email.next_attempt_at = now
         session.add(email)
         session.add(_event(submission, actor, "emailed", f"notice to {to} queued", now))

@@ -246,10 +246,33 @@ def _event(session: DbSession, row: OutboxEmail, kind: str, detail: str) -> None
         )
 
 
-def _sent(session: DbSession, row: OutboxEmail, now: datetime) -> None:
-    row.state, row.sent_at, row.lease_until = "sent", now, None
-    row.attempts += 1
-    _event(session, row, "delivered", f"{row.purpose} delivered to {row.recipient}")
+def _record_sent(session: DbSession, rows: list[OutboxEmail], now: datetime) -> None:
+    """Mark a batch's sent emails in one transaction, with a 'delivered' event each.
+
+    Once a batch, not once an email: a worker killed mid-batch sends that batch's sent
+    emails again (same Message-IDs), which is the at-least-once the outbox promises.
+    """
+    if not rows:
+        return
+    session.execute(
+        sa.update(OutboxEmail)
+        .where(OutboxEmail.id.in_([row.id for row in rows]))
+        .values(state="sent", sent_at=now, lease_until=None, attempts=OutboxEmail.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    events = [
+        {
+            "submission_id": row.submission_id,
+            "kind": "delivered",
+            "actor": "system",
+            "detail": f"{row.purpose} delivered to {row.recipient}",
+            "created_at": now,
+        }
+        for row in rows
+        if row.submission_id is not None
+    ]
+    if events:
+        session.execute(sa.insert(Event), events)
     session.commit()
 
 
@@ -293,6 +316,8 @@ def deliver_due(
     if not rows:
         return report
     pending = list(rows)
+    sent: list[OutboxEmail] = []
+    refused: list[tuple[OutboxEmail, Exception]] = []
     try:
         connection: Connection
         with mail.connect() as connection:
@@ -304,16 +329,17 @@ def deliver_due(
                     raise  # the connection is gone: the rest wait for the next pass
                 except smtplib.SMTPException as exc:
                     # This message was refused; the connection is still good for the others.
-                    gave_up = _failed_attempt(session, row, exc, utcnow())
-                    report.failed += gave_up
-                    report.retried += not gave_up
+                    refused.append((row, exc))
                 else:
-                    _sent(session, row, utcnow())
-                    report.sent += 1
+                    sent.append(row)
                 pending.pop(0)
     except (OSError, smtplib.SMTPException) as exc:
-        for row in pending:
-            gave_up = _failed_attempt(session, row, exc, utcnow())
-            report.failed += gave_up
-            report.retried += not gave_up
+        refused.extend((row, exc) for row in pending)
+    finally:
+        _record_sent(session, sent, utcnow())
+    report.sent = len(sent)
+    for row, error in refused:
+        gave_up = _failed_attempt(session, row, error, utcnow())
+        report.failed += gave_up
+        report.retried += not gave_up
     return report

@@ -81,7 +81,7 @@ test: lint typecheck pytest pytest-postgres
 
 ## Benchmarks (not part of `make test`): results go in bench/RESULTS.md by hand.
 bench: setup
-	$(BIN)/python bench/inbox_pages.py --count 100000 2>/dev/null
+	bench/run.sh
 
 clean:
 	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache node_modules tests/artifacts

@@ -39,9 +39,9 @@ from tests.conftest import free_port
 
 POST_LUA = """
 wrk.method = "POST"
-wrk.body = "{body}"
+wrk.body = [==[{body}]==]
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Cookie"] = "{cookie}"
+wrk.headers["Cookie"] = [==[{cookie}]==]
 """
 
 

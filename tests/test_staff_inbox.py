@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -192,3 +193,15 @@ def test_readers_markup_is_text_everywhere(
         assert "<script>alert" not in html
         assert "<img src=x" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in pages[1]
+
+
+def test_counts_stop_at_the_cap(app: Flask) -> None:
+    for _ in range(5):
+        make_submission(app, now=DESK_HOURS)
+    with app.app_context():
+        assert inbox.capped_count(db.session, sa.true()) == 5
+        assert inbox.capped_count(db.session, sa.true(), cap=3) == 4  # "more than 3"
+    from intake.staff.routes import capped
+
+    assert capped(inbox.COUNT_CAP) == "10,000"
+    assert capped(inbox.COUNT_CAP + 1) == "10,000+"

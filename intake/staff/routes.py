@@ -56,6 +56,12 @@ def duration(value: timedelta) -> str:
     return f"{minutes // (24 * 60)} d"
 
 
+@bp.app_template_filter("capped")
+def capped(value: int) -> str:
+    """Show a capped count: 10,000+ once the cap is passed."""
+    return f"{inbox.COUNT_CAP:,}+" if value > inbox.COUNT_CAP else f"{value:,}"
+
+
 @bp.app_template_filter("first_line")
 def first_line(submission: Submission) -> str:
     """Return the subject, or the body's first line, cut to fit a table cell."""

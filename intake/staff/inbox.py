@@ -230,12 +230,29 @@ def capped_count(session: DbSession, *where: Any, cap: int = COUNT_CAP) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(matching.subquery())) or 0
 
 
-def status_counts(session: DbSession, view: Viewer, filters: Filters) -> dict[str, int]:
-    """Count the filtered submissions per status (ignoring the status filter), up to the cap."""
+@dataclass
+class StatusCounts:
+    """Submissions per status for the filters; past the cap, lower bounds ("at least")."""
+
+    counts: dict[str, int]
+    capped: bool
+
+
+def status_counts(session: DbSession, view: Viewer, filters: Filters) -> StatusCounts:
+    """Count the filtered submissions per status (ignoring the status filter).
+
+    One pass over at most COUNT_CAP + 1 matching rows: exact below the cap, lower bounds
+    above it (the page then shows "+"). Exact counts read every matching row, which at a
+    million rows took a page past a second.
+    """
     where = _where(session, view, filters, status=False)
-    return {
-        status: capped_count(session, *where, Submission.status == status) for status in STATUSES
-    }
+    sample = sa.select(Submission.status).where(*where).limit(COUNT_CAP + 1).subquery()
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, n in session.execute(
+        sa.select(sample.c.status, sa.func.count()).group_by(sample.c.status)
+    ):
+        counts[status] = n
+    return StatusCounts(counts, capped=sum(counts.values()) > COUNT_CAP)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from intake import mailcatcher as catcher
 from intake import reference as references
 from intake.directory import DirectoryError, read_newsroom, routing_directory, sync_newsroom
 from intake.extensions import db, mail
-from intake.models import ROLES
+from intake.models import ROLES, StaffUser
 from intake.notify import Delivery, deliver_due
 from intake.routecheck import RouteChecker
 
@@ -193,6 +193,14 @@ def stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(signum, handler)
 
 
+def _account(email: str) -> StaffUser:
+    """Return the staff account with this email, or stop with a message naming it."""
+    user = accounts.find(db.session, email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    return user
+
+
 def _read_password(password_stdin: bool) -> str:
     if password_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -220,9 +228,7 @@ def create_user(email: str, role: str, password_stdin: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def reset_password(email: str, password_stdin: bool) -> None:
     """Set a new password for a staff account and sign it out everywhere."""
-    user = accounts.find(db.session, email)
-    if user is None:
-        raise click.ClickException(f"No account for {email}.")
+    user = _account(email)
     try:
         accounts.set_password(db.session, user, _read_password(password_stdin))
     except accounts.AccountError as exc:
@@ -234,9 +240,7 @@ def reset_password(email: str, password_stdin: bool) -> None:
 @click.argument("email")
 def deactivate_user(email: str) -> None:
     """Stop a staff account from signing in; its history stays."""
-    user = accounts.find(db.session, email)
-    if user is None:
-        raise click.ClickException(f"No account for {email}.")
+    user = _account(email)
     accounts.deactivate(db.session, user)
     click.echo(f"Deactivated {user.email}.")
 
@@ -261,9 +265,7 @@ def demo_data(count: int, seed: int, force: bool) -> None:
 @click.argument("email")
 def reset_2fa(email: str) -> None:
     """Remove a staff account's two-factor key (a lost phone); it enrols again at sign-in."""
-    user = accounts.find(db.session, email)
-    if user is None:
-        raise click.ClickException(f"No account for {email}.")
+    user = _account(email)
     accounts.reset_second_factor(db.session, user)
     click.echo(f"Two-factor sign-in reset for {user.email}; its sessions are signed out.")
 

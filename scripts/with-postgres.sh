@@ -23,10 +23,13 @@ else
 fi
 
 stop() {
-  "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+  (cd / && "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null 2>&1) || true
   rm -rf "$DIR"
 }
 trap stop EXIT
+# The postgres user may not enter the caller's folder (mktemp makes it 0700): start from /.
+HERE=$PWD
+cd /
 
 "${AS[@]}" "$PGBIN/initdb" -D "$DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
   --no-sync >/dev/null
@@ -39,6 +42,7 @@ fi
 "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 30 -o "$OPTIONS" start >/dev/null
 "${AS[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres intake_test
 
+cd "$HERE"
 export INTAKE_TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/intake_test"
 echo "with-postgres: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
 "$@"

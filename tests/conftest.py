@@ -273,6 +273,12 @@ ADMIN_TOTP = pyotp.random_base32()
 @pytest.fixture
 def staff(app: Flask, password_hash: str) -> dict[str, str]:
     """Create one account per role and desk; return each one's email by name."""
+    add_staff(app, password_hash, admin_totp=ADMIN_TOTP)
+    return {name: email for name, (email, _role) in STAFF.items()}
+
+
+def add_staff(app: Flask, password_hash: str, admin_totp: str | None = None) -> None:
+    """Create the accounts of STAFF, the admin with a two-factor key if one is given."""
     with app.app_context():
         for email, role in STAFF.values():
             db.session.add(
@@ -281,11 +287,10 @@ def staff(app: Flask, password_hash: str) -> dict[str, str]:
                     role=role,
                     password_hash=password_hash,
                     session_token=secrets.token_hex(32),
-                    totp_secret=ADMIN_TOTP if role == "admin" else None,
+                    totp_secret=admin_totp if role == "admin" else None,
                 )
             )
         db.session.commit()
-    return {name: email for name, (email, _role) in STAFF.items()}
 
 
 def next_code(app: Flask, email: str) -> str:
@@ -413,17 +418,7 @@ class LiveServer:
 def live_server(tmp_path: Path, password_hash: str) -> Iterator[LiveServer]:
     """Serve a fresh app (CSRF on, as in production) from a thread on a free port."""
     app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        for email, role in STAFF.values():
-            db.session.add(
-                StaffUser(
-                    email=email,
-                    role=role,
-                    password_hash=password_hash,
-                    session_token=secrets.token_hex(32),
-                )
-            )
-        db.session.commit()
+    add_staff(app, password_hash)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

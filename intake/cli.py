@@ -33,9 +33,15 @@ intake_cli = AppGroup("intake", help="Run intake's own tasks.")
 
 
 @intake_cli.command("load-newsroom")
-@click.argument("path", type=click.Path(dir_okay=False))
-def load_newsroom(path: str) -> None:
-    """Create or update desks, topics and reporters from a directory file (TOML)."""
+@click.argument("path", type=click.Path(dir_okay=False), required=False)
+def load_newsroom(path: str | None) -> None:
+    """Create or update desks, topics and reporters from a directory file (TOML).
+
+    Without PATH, the file named by INTAKE_NEWSROOM is loaded.
+    """
+    path = path or current_app.config.get("INTAKE_NEWSROOM")
+    if not path:
+        raise click.UsageError("give the directory file, or set INTAKE_NEWSROOM")
     try:
         newsroom = read_newsroom(path)
     except DirectoryError as exc:

@@ -271,3 +271,16 @@ def test_missing_file_is_a_clear_error(runner: FlaskCliRunner, tmp_path: Path) -
 )
 def test_parse_shift(shift: str, minutes: tuple[int, int] | None) -> None:
     assert parse_shift(shift) == minutes
+
+
+def test_load_without_a_path_uses_intake_newsroom(
+    tmp_path: Path, runner: FlaskCliRunner, app: Flask
+) -> None:
+    app.config["INTAKE_NEWSROOM"] = write(tmp_path, MINIMAL)
+    result = runner.invoke(args=["intake", "load-newsroom"])
+    assert result.exit_code == 0, result.output
+    assert "Loaded 'Tiny Daily'" in result.output
+    app.config["INTAKE_NEWSROOM"] = None
+    missing = runner.invoke(args=["intake", "load-newsroom"])
+    assert missing.exit_code == 2
+    assert "set INTAKE_NEWSROOM" in missing.output

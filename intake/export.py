@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 import sqlalchemy as sa
@@ -71,6 +72,19 @@ def csv_cell(value: Any, spreadsheet_safe: bool) -> str:
     return text
 
 
+def csv_lines(records: Iterable[dict[str, Any]], spreadsheet_safe: bool) -> Iterator[str]:
+    """Yield the CSV header, then one line a record: streamable, nothing held in memory."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for record in records:
+        writer.writerow([csv_cell(record[c], spreadsheet_safe) for c in COLUMNS])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
 def write(
     out: TextIO,
     records: Iterator[dict[str, Any]],
@@ -80,11 +94,10 @@ def write(
     """Write records in a format to a text stream opened with newline=''; return the count."""
     count = 0
     if fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(COLUMNS)
-        for record in records:
-            writer.writerow([csv_cell(record[c], spreadsheet_safe) for c in COLUMNS])
+        for line in csv_lines(records, spreadsheet_safe):
+            out.write(line)
             count += 1
+        count -= 1  # the header
     elif fmt == "jsonl":
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")

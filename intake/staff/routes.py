@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -155,22 +152,10 @@ def export_csv() -> ResponseReturnValue:
     """Download the current filter as CSV (formulas defused for spreadsheets)."""
     view = _viewer()
     filters = inbox.parse_filters(request.args)
-    query = inbox.filtered(db.session, view, filters)
-
-    def generate() -> Iterator[str]:
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer)
-        writer.writerow(exporting.COLUMNS)
-        for record in exporting.rows(db.session, query):
-            writer.writerow([exporting.csv_cell(record[c], True) for c in exporting.COLUMNS])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
+    records = exporting.rows(db.session, inbox.filtered(db.session, view, filters))
     name = f"intake-{utcnow():%Y%m%d-%H%M}.csv"
     return Response(
-        stream_with_context(generate()),
+        stream_with_context(exporting.csv_lines(records, spreadsheet_safe=True)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -82,14 +82,16 @@ def _last_actor(session: DbSession, submission: Submission) -> str:
 def _commit(
     session: DbSession,
     submission: Submission,
-    version: int | None,
     change: Callable[[datetime], None],
     now: datetime | None = None,
 ) -> None:
-    """Check the version, apply the change, commit; roll back on any failure."""
+    """Apply a change and commit; a write that lost a race (StaleDataError) is a Conflict.
+
+    Each action checks the version the actor saw before anything else; the version column
+    then stops a change that another request committed in between.
+    """
     now = now or utcnow()
     try:
-        check_version(session, submission, version)
         # One UPDATE, so the version goes up by exactly one.
         with session.no_autoflush:
             if submission.first_action_at is None:
@@ -146,7 +148,7 @@ def change_status(
             detail += f" (of {duplicate_of.reference})"
         session.add(_event(submission, actor, "status", detail, now))
 
-    _commit(session, submission, version, change)
+    _commit(session, submission, change)
 
 
 def assign(
@@ -197,7 +199,7 @@ def assign(
         session.add(email)
         session.add(_event(submission, actor, "emailed", f"notice to {to} queued", now))
 
-    _commit(session, submission, version, change)
+    _commit(session, submission, change)
 
 
 def add_note(
@@ -213,7 +215,6 @@ def add_note(
     _commit(
         session,
         submission,
-        version,
         lambda now: session.add(_event(submission, actor, "note", text, now)),
     )
 
@@ -238,7 +239,7 @@ def reply(
         session.add(email)
         session.add(_event(submission, actor, "reply", text, now))
 
-    _commit(session, submission, version, change)
+    _commit(session, submission, change)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from intake import search
+from intake import accounts, search
 from intake.models import (
     KINDS,
     OPEN_STATUSES,
@@ -128,11 +128,7 @@ class Viewer:
 
 def viewer(session: DbSession, user: StaffUser) -> Viewer:
     """Work out which desks a staff member sees (a reporter: their directory desks)."""
-    reporter = session.scalar(
-        sa.select(Reporter)
-        .where(sa.func.lower(Reporter.email) == user.email, Reporter.active.is_(True))
-        .options(so.selectinload(Reporter.desks))
-    )
+    reporter = accounts.reporter_of(session, user)
     desks = frozenset(d.id for d in reporter.desks if d.active) if reporter else frozenset()
     return Viewer(user=user, reporter_id=reporter.id if reporter else None, desk_ids=desks)
 

@@ -260,12 +260,8 @@ def snapshot(session: DbSession) -> Snapshot:
             sa.select(Reporter.id, open_items, newest).where(Reporter.active.is_(True))
         )
     }
-    reporters = tuple(
-        replace(
-            r,
-            open_items=loads.get(static.reporter_ids[r.slug], (0, 0))[0],
-            last_assigned=loads.get(static.reporter_ids[r.slug], (0, 0))[1],
-        )
-        for r in static.directory.reporters
-    )
-    return replace(static, directory=replace(static.directory, reporters=reporters))
+    reporters = []
+    for r in static.directory.reporters:
+        open_count, last = loads.get(static.reporter_ids[r.slug], (0, 0))
+        reporters.append(replace(r, open_items=open_count, last_assigned=last))
+    return replace(static, directory=replace(static.directory, reporters=tuple(reporters)))

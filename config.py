@@ -59,6 +59,11 @@ class Config:
     # Seconds a worker holds the emails it claimed; a worker that dies loses them to
     # another after this. Longer than a batch takes to send (MAIL_TIMEOUT each, at worst).
     INTAKE_OUTBOX_LEASE = env_int("INTAKE_OUTBOX_LEASE", 120)
+    # Editors and admins see a banner when the oldest waiting email has waited this long
+    # (seconds), or when any email failed in the last 24 hours.
+    INTAKE_OUTBOX_ALERT_SECONDS = env_int("INTAKE_OUTBOX_ALERT_SECONDS", 300)
+    # Bearer token for GET /metrics (Prometheus); empty: /metrics answers 404.
+    INTAKE_METRICS_TOKEN = os.environ.get("INTAKE_METRICS_TOKEN") or ""
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)

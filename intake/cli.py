@@ -23,10 +23,10 @@ from intake import accounts, demo, workflow
 from intake import export as exporting
 from intake import mailcatcher as catcher
 from intake import reference as references
+from intake.delivery import Courier, Delivery, deliver_due
 from intake.directory import DirectoryError, read_newsroom, routing_directory, sync_newsroom
 from intake.extensions import db, mail
 from intake.models import ROLES, StaffUser
-from intake.notify import Delivery, deliver_due
 from intake.routecheck import RouteChecker
 
 intake_cli = AppGroup("intake", help="Run intake's own tasks.")
@@ -146,20 +146,25 @@ def worker(once: bool, batch: int, interval: float) -> None:
     )
     total = Delivery()
     lease = timedelta(seconds=int(app.config["INTAKE_OUTBOX_LEASE"]))
-    with stop_on_signals() as stopping:
-        while not stopping.is_set():
-            report = deliver_due(db.session, mail, name, batch, lease=lease)
-            db.session.remove()
-            total.add(report)
-            if report.claimed:
-                click.echo(
-                    f"sent {report.sent}, to retry {report.retried}, failed {report.failed}",
-                    err=True,
-                )
-            elif once:
-                break
-            else:
+    courier = Courier(mail)  # one SMTP connection while there is mail, closed when idle
+    try:
+        with stop_on_signals() as stopping:
+            while not stopping.is_set():
+                report = deliver_due(db.session, mail, name, batch, lease=lease, courier=courier)
+                db.session.remove()
+                total.add(report)
+                if report.claimed:
+                    click.echo(
+                        f"sent {report.sent}, to retry {report.retried}, failed {report.failed}",
+                        err=True,
+                    )
+                    continue
+                courier.close()
+                if once:
+                    break
                 stopping.wait(interval)
+    finally:
+        courier.close()
     click.echo(
         f"worker {name}: done; sent {total.sent}, retries scheduled {total.retried}, "
         f"failed {total.failed}",

@@ -15,7 +15,7 @@ KINDS = ("tip", "question")
 STATUSES = ("new", "in_progress", "answered", "used", "closed", "spam", "duplicate")
 EMAIL_CONTENT = ("full", "link")
 OPEN_STATUSES = ("new", "in_progress")
-OUTBOX_STATES = ("pending", "sent", "failed")
+OUTBOX_STATES = ("pending", "sent", "failed", "cancelled")
 ROLES = ("admin", "editor", "reporter")
 
 
@@ -239,6 +239,9 @@ class OutboxEmail(Base):
     __table_args__ = (
         sa.CheckConstraint(f"state IN {OUTBOX_STATES}", name="state"),
         sa.Index("ix_outbox_emails_due", "state", "next_attempt_at"),
+        # The outbox page's "sent in the last 24 hours" and the failures of the last day.
+        sa.Index("ix_outbox_emails_state_sent", "state", "sent_at"),
+        sa.Index("ix_outbox_emails_state_failed", "state", "failed_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -254,6 +257,9 @@ class OutboxEmail(Base):
     reply_to: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
     subject: so.Mapped[str] = so.mapped_column(sa.String(998))
     body: so.Mapped[str] = so.mapped_column(sa.Text)
+    # The message as it goes on the wire, built once when written (intake.delivery.seal):
+    # every try sends the same bytes, and the worker spends no time building them.
+    raw: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     state: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
@@ -262,6 +268,9 @@ class OutboxEmail(Base):
     lease_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     last_error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # When it was given up (state "failed") or cancelled by staff (state "cancelled").
+    failed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    cancelled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     submission: so.Mapped[Submission | None] = so.relationship()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -30,9 +31,10 @@ from werkzeug.test import EnvironBuilder, TestResponse
 
 from config import TestingConfig
 from intake import create_app, workflow
+from intake.delivery import seal
 from intake.directory import read_newsroom, sync_newsroom
 from intake.extensions import db
-from intake.models import Event, StaffUser, Submission
+from intake.models import Event, OutboxEmail, StaffUser, Submission
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_NEWSROOM = ROOT / "newsroom.example.toml"
@@ -191,27 +193,71 @@ class Received:
 
 
 class SMTPSink:
-    """A real SMTP server on 127.0.0.1 that keeps what it receives (aiosmtpd)."""
+    """A real SMTP server on 127.0.0.1 that keeps what it receives (aiosmtpd).
+
+    It answers as a relay would for chosen addresses: refuse (550) or defer (450) a
+    recipient, refuse (554) or defer (451) the message at DATA, refuse a sender (553),
+    hang up in the middle of a message, or stall past the client's timeout.
+    """
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.refuse: set[str] = set()
+        self.defer: set[str] = set()
+        self.refuse_data: set[str] = set()
+        self.defer_data: set[str] = set()
+        self.refuse_sender: set[str] = set()
+        self.drop_at: set[str] = set()
+        self.stall_at: set[str] = set()
+        self.connections = 0
+        # Called as each message arrives, before it is accepted (a test looks at the database).
+        self.on_data: Callable[[], None] | None = None
         self.port = free_port()
         self.controller: Controller | None = None
+
+    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse_sender:
+            return "553 5.7.1 Sender address rejected: not owned by you"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if address in self.refuse:
-            return "550 5.1.1 No such mailbox"
+            return f"550 5.1.1 <{address}>: Recipient address rejected: no such mailbox"
+        if address in self.defer:
+            return f"450 4.2.0 <{address}>: Recipient address rejected: greylisted, try later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        recipients = set(envelope.rcpt_tos)
+        if recipients & self.drop_at:
+            server.transport.close()  # the line goes dead mid-message
+            return "250 OK (never heard)"
+        if recipients & self.stall_at:
+            await asyncio.sleep(3)
+        if recipients & self.refuse_data:
+            return "554 5.7.1 Message rejected as spam"
+        if recipients & self.defer_data:
+            return "451 4.3.0 Temporary failure, try again later"
+        if self.on_data is not None:
+            self.on_data()
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, id(session))
         )
         return "250 OK"
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname
+        return responses
 
     def start(self) -> None:
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -350,6 +396,32 @@ def make_submission(app: Flask, now: datetime | None = None, **fields: Any) -> s
     values.update(fields)
     with app.test_request_context():
         return workflow.submit(db.session, workflow.NewSubmission(**values), now=now)
+
+
+def queue_emails(app: Flask, recipients: list[str], sender: str = "tips@example.org") -> str:
+    """Queue one email to each address, all about one new submission; return its reference."""
+    reference = make_submission(app)
+    with app.app_context():
+        submission_id = get_submission(app, reference).id
+        # The submission's own notice is not part of these cases.
+        db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.submission_id == submission_id))
+        for recipient in recipients:
+            row = OutboxEmail(
+                submission_id=submission_id,
+                purpose="reporter_notice",
+                message_id=f"<{secrets.token_hex(16)}@example.org>",
+                sender=sender,
+                recipient=recipient,
+                subject=f"A notice for {recipient}",
+                body="A new tip is waiting for you.",
+            )
+            try:
+                row.raw = seal(row)
+            except ValueError:
+                pass  # as notify does: the worker tries again and fails that email alone
+            db.session.add(row)
+        db.session.commit()
+    return reference
 
 
 def get_submission(app: Flask, reference: str) -> Submission:

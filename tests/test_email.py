@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from intake import workflow
+from intake.delivery import MAX_ATTEMPTS, claim, deliver_due
 from intake.extensions import db, mail
 from intake.models import Event, OutboxEmail, Submission, utcnow
-from intake.notify import MAX_ATTEMPTS, claim, deliver_due
 from tests.conftest import SMTPSink, valid_form
 
 TEXT = "Власти Харькова скрывают данные о потерях: у меня есть документы из больницы."

@@ -14,7 +14,11 @@ from tests.conftest import settings
 def test_healthz_checks_the_database(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {
+        "status": "ok",
+        "database": "ok",
+        "outbox": {"due": 0, "oldest_due_seconds": 0, "failed_24h": 0, "retrying": 0},
+    }
 
 
 def test_healthz_answers_503_when_the_database_is_gone(tmp_path: Path) -> None:

@@ -145,6 +145,7 @@ LONG = "x" * 20_001
         ("email", "not-an-email", "This does not look like an email address"),
         ("email", "reader@localhost", "This does not look like an email address"),
         ("email", "a" * 250 + "@example.org", "An email address has at most 254 characters."),
+        ("email", "олена@example.org", "We cannot send email to an address with non-Latin"),
         ("kind", "rumour", "Choose whether you are sending a tip or a question."),
         ("kind", "", "Choose whether you are sending a tip or a question."),
         ("topic", "no-such-topic", "Choose a topic from the list, or “Not sure”."),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import http.cookiejar
+import json
 import os
 import re
 import secrets
@@ -31,12 +32,13 @@ from aiosmtpd.controller import Controller
 
 from intake.extensions import db
 from intake.models import OutboxEmail, Submission
-from tests.conftest import ROOT, free_port, make_app
+from tests.conftest import ARTIFACTS, ENGINE, ROOT, free_port, make_app
 
 BIN = Path(sys.executable).parent
 FIRST_WAVE = 1000
 SECOND_WAVE = 300
 BATCH = 20
+MAX_RESENT = 5
 DEADLINE = 180  # seconds for any one wait: the test ends, never hangs
 
 
@@ -257,4 +259,10 @@ def test_two_servers_two_workers_lose_nothing_and_send_once(
     assert submissions == FIRST_WAVE + SECOND_WAVE
     assert set(ids) <= set(delivered)  # nothing lost
     resent = sum(n - 1 for n in delivered.values())
-    assert resent <= BATCH  # at most the killed worker's batch went out again, same IDs
+    # Accepted emails are recorded every few sends, so the killed worker's unrecorded
+    # ones (and the one on the wire) go out again, same IDs: never more than 5.
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"scale-out-{ENGINE}.json").write_text(
+        json.dumps({"emails": FIRST_WAVE + SECOND_WAVE, "sent_twice_after_sigkill": resent})
+    )
+    assert resent <= MAX_RESENT, f"{resent} emails sent twice"

@@ -109,7 +109,7 @@ def _email(form: FlaskForm, field: EmailField) -> None:
     if len(field.data) > EMAIL_MAX:
         raise ValidationError(_("An email address has at most %(max)s characters.", max=EMAIL_MAX))
     try:
-        field.data = validate_email(field.data, check_deliverability=False).normalized
+        valid = validate_email(field.data, check_deliverability=False)
     except EmailNotValidError:
         raise ValidationError(
             _(
@@ -117,6 +117,16 @@ def _email(form: FlaskForm, field: EmailField) -> None:
                 "Correct it, or leave the field empty to stay anonymous."
             )
         ) from None
+    if valid.ascii_email is None:
+        # A mailbox name in other letters needs SMTPUTF8 end to end, which our mail system
+        # cannot promise; say so now rather than lose every email to this reader later.
+        raise ValidationError(
+            _(
+                "We cannot send email to an address with non-Latin letters before the @. "
+                "Use another address, or leave the field empty to stay anonymous."
+            )
+        )
+    field.data = valid.normalized
 
 
 def _kind(form: FlaskForm, field: RadioField) -> None:

@@ -1,7 +1,7 @@
-"""Staff pages: sign-in, the inbox, one submission and its actions."""
+"""Staff pages: sign-in, the inbox, one submission and its actions, the outbox."""
 
 from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from intake.staff import auth, routes  # noqa: E402, F401 - registers the views on bp
+from intake.staff import auth, outbox, routes  # noqa: E402, F401 - registers the views on bp

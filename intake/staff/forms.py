@@ -61,6 +61,10 @@ class BulkForm(FlaskForm):
     action = SelectField("With the ticked submissions", choices=[], validate_choice=False)
 
 
+class OutboxActionForm(FlaskForm):
+    """Send a failed email again, or cancel a waiting one (the CSRF token is all it holds)."""
+
+
 class CodeForm(FlaskForm):
     """A six-digit code from an authenticator app."""
 

@@ -1,5 +1,7 @@
-"""Use cases, each committed in one transaction: the reader's submission, staff triage."""
+"""Use cases, each committed in one transaction: the reader's submission, staff triage, outbox."""
 
+from intake.workflow.outbox import cancel as cancel_email
+from intake.workflow.outbox import send_again as send_email_again
 from intake.workflow.purge import PurgeReport, purge_closed, purge_email, purge_reference
 from intake.workflow.submit import NewSubmission, decide, submit
 from intake.workflow.triage import (
@@ -28,11 +30,13 @@ __all__ = [
     "assign",
     "bulk_assign",
     "bulk_status",
+    "cancel_email",
     "change_status",
     "decide",
     "purge_closed",
     "purge_email",
     "purge_reference",
     "reply",
+    "send_email_again",
     "submit",
 ]

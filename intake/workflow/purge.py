@@ -67,21 +67,26 @@ def erase(
     return len(files)
 
 
-def _erase_emails(session: DbSession, where: sa.ColumnElement[bool]) -> int:
-    """Blank the outbox copies (they repeat the text and addresses); cancel unsent ones."""
+def _erase_emails(session: DbSession, where: sa.ColumnElement[bool], now: datetime) -> int:
+    """Blank the outbox copies (they repeat the text and addresses); cancel unsent ones.
+
+    A server's reply can quote the address it refused, so errors go too. A failed email
+    stays failed (the outbox page still lists it, erased, until someone cancels it).
+    """
+    pending = OutboxEmail.state == "pending"
     result = session.execute(
         sa.update(OutboxEmail)
         .where(where)
         .values(
             subject=ERASED,
             body=ERASED,
+            raw=None,
             recipient=ERASED,
             reply_to="",
-            state=sa.case((OutboxEmail.state == "pending", "failed"), else_=OutboxEmail.state),
-            last_error=sa.case(
-                (OutboxEmail.state == "pending", "cancelled: the reader's data was erased"),
-                else_=OutboxEmail.last_error,
-            ),
+            last_error=sa.case((OutboxEmail.last_error == "", ""), else_=ERASED),
+            state=sa.case((pending, "cancelled"), else_=OutboxEmail.state),
+            cancelled_at=sa.case((pending, now), else_=OutboxEmail.cancelled_at),
+            lease_until=None,
         )
         .execution_options(synchronize_session=False)
     )
@@ -105,7 +110,7 @@ def _run(
         where: sa.ColumnElement[bool] = OutboxEmail.submission_id.in_(ids)
         if extra_emails is not None:
             where = sa.or_(where, extra_emails)
-        report.emails = _erase_emails(session, where) if ids or extra_emails is not None else 0
+        report.emails = _erase_emails(session, where, now) if ids or extra_emails is not None else 0
         session.commit()
     except BaseException:
         session.rollback()

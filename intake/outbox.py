@@ -1,0 +1,135 @@
+"""Read the outbox's state: figures for health checks, metrics and the banner; the page's lists.
+
+Views and probes ask here, so the page, /healthz, /metrics and the banner agree on what
+"due", "retrying" and "failed" mean:
+
+- due: waiting for its first try; retrying: tried, waiting for its next try;
+- failed: given up (stays until sent again or cancelled); sent: delivered (the page shows
+  the last 24 hours);
+- waiting for a worker now (the health check's `due`): pending with its time come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from intake.models import OUTBOX_STATES, STATUSES, DbSession, OutboxEmail, Submission
+
+PAGE_STATES = ("due", "retrying", "failed", "sent")
+RECENT = timedelta(hours=24)
+PAGE_SIZE = 200
+# Emails written to the reader; their address is shown only with the reader's consent.
+READER_PURPOSES = ("reader_ack", "reply")
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The outbox at a glance: what waits for a worker now, and what failed lately."""
+
+    due: int
+    oldest_due_seconds: int
+    failed_24h: int
+    retrying: int
+
+    def troubled(self, alert_seconds: int) -> bool:
+        """Say whether staff should be told: a recent failure, or mail waiting too long."""
+        return self.failed_24h > 0 or self.oldest_due_seconds > alert_seconds
+
+
+def figures(session: DbSession, now: datetime) -> Figures:
+    """Count what waits now, how long the oldest has waited, and the last day's failures."""
+    pending = OutboxEmail.state == "pending"
+    waiting = session.execute(
+        sa.select(sa.func.count(), sa.func.min(OutboxEmail.next_attempt_at)).where(
+            pending, OutboxEmail.next_attempt_at <= now
+        )
+    ).one()
+    retrying = session.scalar(
+        sa.select(sa.func.count()).where(
+            pending, OutboxEmail.attempts > 0, OutboxEmail.next_attempt_at > now
+        )
+    )
+    failed = session.scalar(
+        sa.select(sa.func.count()).where(
+            OutboxEmail.state == "failed", OutboxEmail.failed_at > now - RECENT
+        )
+    )
+    oldest = waiting[1]  # min() keeps the column's type: an aware time, or None
+    oldest_seconds = int((now - oldest).total_seconds()) if oldest is not None else 0
+    return Figures(
+        due=int(waiting[0] or 0),
+        oldest_due_seconds=max(oldest_seconds, 0),
+        failed_24h=int(failed or 0),
+        retrying=int(retrying or 0),
+    )
+
+
+def emails_by_state(session: DbSession) -> dict[str, int]:
+    """Count every email by its stored state (for /metrics)."""
+    rows = session.execute(
+        sa.select(OutboxEmail.state, sa.func.count()).group_by(OutboxEmail.state)
+    ).all()
+    counts = dict.fromkeys(OUTBOX_STATES, 0)
+    counts.update({state: int(n) for state, n in rows})
+    return counts
+
+
+def submissions_by_status(session: DbSession) -> dict[str, int]:
+    """Count every submission by status (for /metrics)."""
+    rows = session.execute(
+        sa.select(Submission.status, sa.func.count()).group_by(Submission.status)
+    ).all()
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({status: int(n) for status, n in rows})
+    return counts
+
+
+def _where(state: str, now: datetime) -> sa.ColumnElement[bool]:
+    if state == "due":
+        return sa.and_(OutboxEmail.state == "pending", OutboxEmail.attempts == 0)
+    if state == "retrying":
+        return sa.and_(OutboxEmail.state == "pending", OutboxEmail.attempts > 0)
+    if state == "failed":
+        return OutboxEmail.state == "failed"
+    return sa.and_(OutboxEmail.state == "sent", OutboxEmail.sent_at > now - RECENT)
+
+
+_ORDER = {
+    "due": (OutboxEmail.next_attempt_at, OutboxEmail.id),
+    "retrying": (OutboxEmail.next_attempt_at, OutboxEmail.id),
+    "failed": (OutboxEmail.failed_at.desc(), OutboxEmail.id.desc()),
+    "sent": (OutboxEmail.sent_at.desc(), OutboxEmail.id.desc()),
+}
+
+
+def state_counts(session: DbSession, now: datetime) -> dict[str, int]:
+    """Count the emails in each of the page's states."""
+    return {
+        state: int(session.scalar(sa.select(sa.func.count()).where(_where(state, now))) or 0)
+        for state in PAGE_STATES
+    }
+
+
+def listing(session: DbSession, state: str, now: datetime) -> list[OutboxEmail]:
+    """Return the emails in one of the page's states, oldest due or newest finished first."""
+    return list(
+        session.scalars(
+            sa.select(OutboxEmail)
+            .where(_where(state, now))
+            .options(so.joinedload(OutboxEmail.submission))
+            .order_by(*_ORDER[state])
+            .limit(PAGE_SIZE)
+        )
+    )
+
+
+def shown_recipient(email: OutboxEmail) -> str:
+    """Say to whom an email goes, hiding the address of a reader who did not consent."""
+    submission = email.submission
+    if email.purpose in READER_PURPOSES and not (submission and submission.consent_contact):
+        return "the reader (address not shown: no consent to be contacted)"
+    return email.recipient

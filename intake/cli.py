@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from intake import accounts, demo, workflow
 from intake import export as exporting
@@ -125,6 +126,9 @@ def route_check(newsroom_path: str) -> None:
         sys.exit(1)
 
 
+DATABASE_RETRY_SECONDS = 5
+
+
 @intake_cli.command("worker")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--batch", default=50, show_default=True, help="Emails a pass, one connection.")
@@ -150,7 +154,21 @@ def worker(once: bool, batch: int, interval: float) -> None:
     try:
         with stop_on_signals() as stopping:
             while not stopping.is_set():
-                report = deliver_due(db.session, mail, name, batch, lease=lease, courier=courier)
+                try:
+                    report = deliver_due(
+                        db.session, mail, name, batch, lease=lease, courier=courier
+                    )
+                except SQLAlchemyError as exc:
+                    # The database is away: keep the worker, wait, try again. What this
+                    # pass sent but could not record goes again after its lease (at most
+                    # a few emails, same Message-IDs); nothing is lost.
+                    db.session.remove()
+                    courier.close()
+                    click.echo(f"worker {name}: database error ({type(exc).__name__})", err=True)
+                    if once:
+                        sys.exit(1)
+                    stopping.wait(DATABASE_RETRY_SECONDS)
+                    continue
                 db.session.remove()
                 total.add(report)
                 if report.claimed:

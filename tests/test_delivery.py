@@ -274,3 +274,13 @@ def test_each_smtp_error_is_judged(error: BaseException, fate: str, lost: bool) 
     verdict = judge(error)
     assert (verdict.fate, verdict.connection_lost) == (fate, lost)
     assert isinstance(verdict, Verdict) and verdict.reply and "\n" not in verdict.reply
+
+
+def test_the_worker_survives_a_database_error_and_says_so(mail_app: Flask, smtp: SMTPSink) -> None:
+    with mail_app.app_context():
+        db.session.execute(sa.text("DROP TABLE outbox_emails"))
+        db.session.commit()
+    result = mail_app.test_cli_runner().invoke(args=["intake", "worker", "--once"])
+    assert result.exit_code == 1
+    assert "database error (" in result.output
+    assert "Traceback" not in result.output

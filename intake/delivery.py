@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -206,13 +207,12 @@ def seal(row: OutboxEmail) -> bytes:
     return raw
 
 
-# Accepted emails not yet recorded, at most: a worker killed while sending sends these
-# again, plus the one on the wire. Recording in groups this small keeps that bound and
-# saves most of a commit an email (bench/RESULTS.md has both rates).
-RECORD_EVERY = 4
+# Accepted emails not yet recorded, at most. A worker killed while sending sends these
+# again, plus the one on the wire: 5 at the most, with the same Message-IDs.
+MAX_UNRECORDED = 4
 
-# Built once: the worker runs these for every few emails, and building a statement costs
-# more than running it.
+# Built once: the worker runs these for every email or few, and building a statement
+# costs more than running it.
 _SENT = (
     sa.update(OutboxEmail)
     .where(OutboxEmail.id.in_(sa.bindparam("ids", expanding=True)))
@@ -229,7 +229,14 @@ _EVENT = sa.insert(Event)
 
 
 class Recorder:
-    """Write emails' outcomes as soon as they are known: accepted ones in small groups.
+    """Write emails' outcomes as soon as they are known.
+
+    Accepted emails are written by a thread of the recorder's own while the next email is
+    on the wire (the database and the SMTP server are both waited on, so the two overlap
+    even under the GIL): each in its own transaction while the database keeps up, the
+    few that arrived meanwhile together when it does not. Sending waits whenever
+    `lag` accepted emails are unwritten, which bounds what a killed worker sends twice.
+    With lag 0 each is written before the next send, in this thread.
 
     A commit here records a fact the SMTP server already holds; losing one to a crash of
     the database server means an email sent twice with the same Message-ID, never one
@@ -243,14 +250,22 @@ class Recorder:
         connection: sa.Connection,
         token: str,
         clock: Callable[[], datetime],
-        every: int = RECORD_EVERY,
+        lag: int = MAX_UNRECORDED,
     ):
         self.connection = connection
         self.token = token
         self.clock = clock
-        self.every = max(every, 1)
+        self.lag = max(lag, 0)
         self.dialect = connection.dialect.name
-        self.accepted: list[tuple[Outgoing, datetime]] = []
+        self._accepted: list[tuple[Outgoing, datetime]] = []
+        self._writing = 0
+        self._error: BaseException | None = None
+        self._closing = False
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        if self.lag:
+            self._thread = threading.Thread(target=self._write_accepted, daemon=True)
+            self._thread.start()
 
     def _begin(self) -> sa.RootTransaction:
         transaction = self.connection.begin()
@@ -277,17 +292,8 @@ class Recorder:
         if values:
             self.connection.execute(_EVENT, values)
 
-    def sent(self, item: Outgoing) -> None:
-        """Note an email the server accepted; write the group once it is full."""
-        self.accepted.append((item, self.clock()))
-        if len(self.accepted) >= self.every:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the accepted emails not yet written, with a 'delivered' event each."""
-        if not self.accepted:
-            return
-        accepted, now = self.accepted, self.clock()
+    def _write_sent(self, accepted: list[tuple[Outgoing, datetime]]) -> None:
+        now = self.clock()
         with self._begin():
             ids = [item.id for item, _ in accepted]
             self.connection.execute(_SENT, {"ids": ids, "token": self.token, "now": now})
@@ -297,7 +303,60 @@ class Recorder:
                     for item, at in accepted
                 ]
             )
-        self.accepted = []
+
+    def _write_accepted(self) -> None:
+        """Write accepted emails as they come, until closed (the writer thread's loop)."""
+        while True:
+            with self._changed:
+                while not self._accepted and not self._closing:
+                    self._changed.wait()
+                if not self._accepted:
+                    return
+                batch, self._accepted = self._accepted, []
+                self._writing = len(batch)
+            try:
+                self._write_sent(batch)
+            except BaseException as exc:  # noqa: BLE001 - handed to the sending thread
+                with self._changed:
+                    self._error, self._writing = exc, 0
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._writing = 0
+                self._changed.notify_all()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def sent(self, item: Outgoing) -> None:
+        """Note an email the server accepted; wait first if too many are unwritten."""
+        if self._thread is None:
+            self._write_sent([(item, self.clock())])
+            return
+        with self._changed:
+            while len(self._accepted) + self._writing >= self.lag and self._error is None:
+                self._changed.wait()
+            self._raise_if_failed()
+            self._accepted.append((item, self.clock()))
+            self._changed.notify_all()
+
+    def flush(self) -> None:
+        """Wait until every accepted email is written (the connection is then free)."""
+        with self._changed:
+            while (self._accepted or self._writing) and self._error is None:
+                self._changed.wait()
+            self._raise_if_failed()
+
+    def close(self) -> None:
+        """Write what is left and stop the writer thread."""
+        if self._thread is None:
+            return
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+        self._thread.join()
+        self._raise_if_failed()
 
     def attempt_failed(self, item: Outgoing, verdict: Verdict) -> Fate:
         """Record a refused or interrupted try: schedule the next one or give up."""
@@ -340,7 +399,7 @@ class Recorder:
 
 @contextmanager
 def _recorder(
-    session: DbSession, token: str, clock: Callable[[], datetime], every: int
+    session: DbSession, token: str, clock: Callable[[], datetime], lag: int
 ) -> Iterator[Recorder]:
     """Open a connection of the recorder's own, relaxed to commit without a disk flush."""
     bind = session.get_bind()
@@ -350,16 +409,18 @@ def _recorder(
         if sqlite:
             connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
             connection.commit()
-        recorder = Recorder(connection, token, clock, every)
+        recorder = Recorder(connection, token, clock, lag)
         try:
             yield recorder
-            recorder.flush()
         finally:
-            if sqlite:
-                with suppress(sa.exc.SQLAlchemyError):
-                    connection.rollback()
-                    connection.exec_driver_sql("PRAGMA synchronous=FULL")
-                    connection.commit()
+            try:
+                recorder.close()  # every accepted email written, or the writer's error raised
+            finally:
+                if sqlite:
+                    with suppress(sa.exc.SQLAlchemyError):
+                        connection.rollback()
+                        connection.exec_driver_sql("PRAGMA synchronous=FULL")
+                        connection.commit()
 
 
 class Courier:
@@ -435,13 +496,13 @@ def deliver_due(
     now: datetime | None = None,
     lease: timedelta = LEASE,
     courier: Courier | None = None,
-    record_every: int = RECORD_EVERY,
+    record_lag: int = MAX_UNRECORDED,
 ) -> Delivery:
     """Claim due emails and send them over one SMTP connection; record every outcome.
 
     Give a courier to keep its connection for the next pass; without one, the pass opens
-    a connection of its own and closes it at the end. Accepted emails are recorded in
-    groups of `record_every` (1: each in a transaction of its own).
+    a connection of its own and closes it at the end. At most `record_lag` accepted emails
+    wait to be recorded (0: each is recorded before the next is sent).
     """
     started_at = now or utcnow()
     started = time.monotonic()
@@ -462,7 +523,7 @@ def deliver_due(
     stop_at = started + lease.total_seconds() / 2
     own = courier or Courier(mail)
     try:
-        with _recorder(session, token, clock, record_every) as recorder:
+        with _recorder(session, token, clock, record_lag) as recorder:
             try:
                 own.open(check=True)
             except Exception as exc:  # noqa: BLE001 - whatever stops a connection: all wait

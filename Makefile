@@ -8,16 +8,25 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 NEWSROOM ?= newsroom.example.toml
 
-.PHONY: run test lint typecheck pytest pytest-postgres setup clean bench translations browser-deps
+.PHONY: run test lint typecheck pytest pytest-postgres setup clean bench translations browser-deps lock
 
-## Install everything into .venv (again only when pyproject.toml changes).
-$(VENV)/.installed: pyproject.toml
+## Install into .venv exactly what the lock pins, hashes checked (again when the lock changes).
+## The build tools are pinned there too, so intake itself is built without build isolation;
+## pip check fails if pyproject.toml gained a dependency that the lock does not have yet.
+$(VENV)/.installed: requirements-dev.lock pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "intake needs Python 3.11 or newer"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $@
+
+## Pin every package again after a change to pyproject.toml's dependencies (Python 3.11 only);
+## LOCK_ARGS=--upgrade takes the newest releases, LOCK_ARGS="--upgrade-package NAME" one of them.
+lock:
+	PYTHON=$(PYTHON) scripts/lock.sh $(LOCK_ARGS)
 
 ## Compile the readers' message catalogues (the .po files are in git, the .mo files are not).
 MO := $(patsubst %.po,%.mo,$(wildcard intake/translations/*/LC_MESSAGES/messages.po))

@@ -13,6 +13,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+import intake.ratelimit  # noqa: F401 - registers the intake+sqlite storage scheme
 from intake.models import Base
 
 db = SQLAlchemy(model_class=Base)

@@ -43,7 +43,8 @@ class Config:
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
     # None means SQLite in the instance folder; create_app fills it in.
     SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL") or None
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: an error's message never quotes the values (a reader's text).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     INTAKE_NEWSROOM: str | None = os.environ.get("INTAKE_NEWSROOM") or None
     INTAKE_UPLOADS: str | None = os.environ.get("INTAKE_UPLOADS") or None
 
@@ -65,10 +66,17 @@ class Config:
     # Bearer token for GET /metrics (Prometheus); empty: /metrics answers 404.
     INTAKE_METRICS_TOKEN = os.environ.get("INTAKE_METRICS_TOKEN") or ""
 
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    # Where rate-limit counters live; None: a SQLite file in the instance folder, shared
+    # by every worker process of this machine (intake.ratelimit). Several machines: Redis.
+    RATELIMIT_STORAGE_URI: str | None = os.environ.get("RATELIMIT_STORAGE_URI") or None
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     # Generous per client: readers behind one mobile carrier or a café share an address.
+    # Stored submissions per client (a mistake or a language switch does not count) ...
     INTAKE_SUBMIT_LIMIT = os.environ.get("INTAKE_SUBMIT_LIMIT") or "30 per hour;5 per minute"
+    # ... and every POST of the form, generously, so a script cannot hammer the page.
+    INTAKE_POST_LIMIT = os.environ.get("INTAKE_POST_LIMIT") or "300 per hour;30 per minute"
+    # Receipt emails a client may cause an hour, whatever addresses it types.
+    INTAKE_RECEIPT_LIMIT = os.environ.get("INTAKE_RECEIPT_LIMIT") or "10 per hour"
     INTAKE_LOGIN_LIMIT_ACCOUNT = os.environ.get("INTAKE_LOGIN_LIMIT_ACCOUNT") or "10 per hour"
     INTAKE_LOGIN_LIMIT_CLIENT = os.environ.get("INTAKE_LOGIN_LIMIT_CLIENT") or "30 per hour"
     INTAKE_REPLY_LIMIT = os.environ.get("INTAKE_REPLY_LIMIT") or "30 per hour"
@@ -76,8 +84,15 @@ class Config:
     INTAKE_PROXY_COUNT = env_int("INTAKE_PROXY_COUNT", 0)
     # Origins allowed to embed the public form in a frame, e.g. "https://www.example.org".
     INTAKE_FRAME_ANCESTORS = os.environ.get("INTAKE_FRAME_ANCESTORS") or "'none'"
-    # Two-factor sign-in: "admins" (required for admins, optional for others) or "all".
-    INTAKE_REQUIRE_2FA = os.environ.get("INTAKE_REQUIRE_2FA") or "admins"
+    # Two-factor sign-in required for: "admins", "editors" (admins and editors, who see
+    # every desk) or "all" (the default); optional for the others.
+    INTAKE_REQUIRE_2FA = os.environ.get("INTAKE_REQUIRE_2FA") or "all"
+    # A staff session ends after this many minutes without a request (and 12 h after sign-in).
+    INTAKE_STAFF_IDLE_MINUTES = env_int("INTAKE_STAFF_IDLE_MINUTES", 60)
+    # Domains whose story links staff pages and emails may show as links (each with its
+    # subdomains), e.g. "example.org, example.com"; empty: the domain of the directory's
+    # public_url less its first label (tips.example.org -> example.org).
+    INTAKE_ARTICLE_HOSTS = os.environ.get("INTAKE_ARTICLE_HOSTS") or ""
     # Days a closed submission keeps its text before `flask intake purge` erases it.
     INTAKE_RETENTION_DAYS = env_int("INTAKE_RETENTION_DAYS", 180)
 

@@ -20,6 +20,8 @@ graceful_timeout = 30
 # a request itself (method, route, status, time), without the address.
 accesslog = None
 errorlog = "-"
+# Its error log names a client's address on a malformed request; this one never does.
+logger_class = "intake.logs.GunicornLogger"
 loglevel = "info"
 # Recycle workers now and then, so a slow leak cannot grow without bound.
 max_requests = 5000

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import secrets
 import sqlite3
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
-from intake import cli, security
+from intake import cli, logs, security
 from intake.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 from intake.i18n import NATIVE_NAMES, select_locale
 from intake.models import Newsroom, Submission
@@ -51,6 +52,17 @@ ERROR_PAGES = {
 }
 
 
+class Intake(Flask):
+    """Flask, with unhandled errors logged by type and place, never by their message."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        """Log an unhandled error without its message, which can quote a reader's data."""
+        error = exc_info[1] if isinstance(exc_info, tuple) else None
+        rule = request.url_rule.rule if request.url_rule else "(no route)"
+        what = logs.describe(error) if isinstance(error, BaseException) else "unknown error"
+        self.logger.error("unhandled error on %s %s: %s", request.method, rule, what)
+
+
 def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     """Create and wire the application from a settings class or mapping."""
     instance_path = (
@@ -60,15 +72,15 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     )
     if instance_path:
         instance_path = str(Path(instance_path).resolve())  # Flask wants it absolute
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = Intake(__name__, instance_path=instance_path, instance_relative_config=True)
     if isinstance(config, Mapping):
         app.config.from_object(Config)
         app.config.from_mapping(config)
     else:
         app.config.from_object(config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _private_folder(Path(app.instance_path))
     _finish_config(app)
-    _configure_logging()
+    logs.configure(log)
 
     _register_request_log(app)  # first, so its timer starts before CSRF checks run
     db.init_app(app)
@@ -127,8 +139,36 @@ def _finish_config(app: Flask) -> None:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'intake.sqlite3'}"
+    _private_sqlite_file(str(app.config["SQLALCHEMY_DATABASE_URI"]))
     if not app.config.get("INTAKE_UPLOADS"):
         app.config["INTAKE_UPLOADS"] = str(instance / "uploads")
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = f"intake+sqlite:///{instance / 'ratelimits.sqlite3'}"
+
+
+def _private_folder(path: Path) -> None:
+    """Make a folder only its owner can enter (the database, secret and uploads are in it)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # not ours to change: leave it as it is
+        path.chmod(0o700)
+
+
+def _private_sqlite_file(uri: str) -> None:
+    """Create a SQLite database file owner-only, so its WAL and shared memory are too.
+
+    SQLite gives the files it adds beside a database the database file's permissions.
+    """
+    url = sa.engine.make_url(uri)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    path = Path(url.database)
+    if not path.parent.is_dir():
+        return  # the engine will say it cannot open it
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):
+            file.chmod(0o600)
 
 
 def _instance_secret(path: Path) -> str:
@@ -151,15 +191,6 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     # Erased text is overwritten with zeros, not left in free pages of the file.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
-
-
-def _configure_logging() -> None:
-    """Send intake's log lines to standard error once, whoever starts the app."""
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
 
 
 def _register_request_log(app: Flask) -> None:

@@ -116,9 +116,17 @@ def reporter_of(session: DbSession, user: StaffUser) -> Reporter | None:
 TOTP_DRIFT_STEPS = 1
 
 
+SECOND_FACTOR_POLICIES = {
+    "admins": ("admin",),
+    "editors": ("admin", "editor"),  # both see every desk
+    "all": ROLES,
+}
+CODE_TRIES = 5  # wrong codes before a half-done sign-in ends (back to the password)
+
+
 def needs_second_factor(user: StaffUser, policy: str) -> bool:
-    """Say whether this account must use two-factor sign-in under the policy."""
-    return policy == "all" or user.role == "admin"
+    """Say whether this account must use two-factor sign-in under the policy (unknown: all)."""
+    return user.role in SECOND_FACTOR_POLICIES.get(policy, ROLES)
 
 
 def _matching_step(secret: str, code: str, last_step: int, now: datetime) -> int | None:
@@ -143,9 +151,58 @@ def verify_second_factor(
     step = _matching_step(user.totp_secret, code, user.totp_last_step, now or utcnow())
     if step is None:
         return False
-    user.totp_last_step = step
+    # Conditional, so two requests racing with the same code cannot both succeed: only
+    # one UPDATE finds the last step still older than this one.
+    result = session.execute(
+        sa.update(StaffUser)
+        .where(StaffUser.id == user.id, StaffUser.totp_last_step < step)
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
+    session.refresh(user)
+    return getattr(result, "rowcount", 0) == 1
+
+
+def start_sign_in(session: DbSession, user: StaffUser) -> str:
+    """Begin a sign-in that still needs its code; return its id for the browser's session."""
+    nonce = secrets.token_urlsafe(32)
+    user.login_nonce, user.login_failures = nonce, 0
+    session.commit()
+    return nonce
+
+
+def sign_in_pending(user: StaffUser, nonce: str) -> bool:
+    """Say whether this is the account's current half-done sign-in."""
+    return bool(user.login_nonce) and hmac.compare_digest(str(user.login_nonce), nonce)
+
+
+def wrong_code(session: DbSession, user: StaffUser) -> bool:
+    """Count a wrong code; end the half-done sign-in at the fifth. Say whether it ended."""
+    session.execute(
+        sa.update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .values(login_failures=StaffUser.login_failures + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    session.refresh(user)
+    if user.login_failures < CODE_TRIES:
+        return False
+    end_sign_in(session, user)
     return True
+
+
+def end_sign_in(session: DbSession, user: StaffUser) -> None:
+    """Forget the half-done sign-in (done, or too many wrong codes)."""
+    user.login_nonce, user.login_failures = None, 0
+    session.commit()
+
+
+def rotate_session(session: DbSession, user: StaffUser) -> None:
+    """Give the account a new session token: every cookie of the old one stops working."""
+    user.session_token = secrets.token_hex(32)
+    session.commit()
 
 
 def pending_second_factor(session: DbSession, user: StaffUser) -> str:

@@ -17,7 +17,15 @@ from typing import IO
 import filetype
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import (
+    Image,
+    ImageCms,
+    ImageOps,
+    PngImagePlugin,
+    TiffImagePlugin,
+    UnidentifiedImageError,
+    features,
+)
 
 # What readers may send, by the type their bytes show (never by name or browser claim).
 ALLOWED = {
@@ -62,6 +70,42 @@ CLEANABLE = {
     "image/tiff": "TIFF",
     "image/bmp": "BMP",
 }
+# The extension a download gets for each type (the first), and others it is known by; a name
+# that ends otherwise gets the first added, so no `.js`, `.hta` or `.svg` opens as such.
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "image/tiff": (".tif", ".tiff"),
+    "image/bmp": (".bmp",),
+    "application/pdf": (".pdf",),
+    "text/plain": (".txt",),
+    "application/rtf": (".rtf",),
+    "application/msword": (".doc",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.oasis.opendocument.text": (".odt",),
+    "application/vnd.ms-excel": (".xls",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/vnd.oasis.opendocument.spreadsheet": (".ods",),
+    "application/vnd.ms-powerpoint": (".ppt",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx",),
+    "application/vnd.oasis.opendocument.presentation": (".odp",),
+    "audio/mpeg": (".mp3",),
+    "audio/mp4": (".m4a", ".mp4"),
+    "audio/ogg": (".ogg", ".oga", ".opus"),
+    "audio/x-wav": (".wav",),
+    "audio/x-flac": (".flac",),
+    "audio/aac": (".aac",),
+    "audio/amr": (".amr",),
+    "video/mp4": (".mp4", ".m4v"),
+    "video/quicktime": (".mov", ".qt"),
+    "video/webm": (".webm",),
+    "video/x-matroska": (".mkv",),
+    "video/3gpp": (".3gp", ".3gpp"),
+    "video/x-m4v": (".m4v", ".mp4"),
+}
+UNKNOWN_EXTENSION = ".bin"
 REFUSED_BECAUSE = {
     "image/heic": _l(
         "iPhone HEIC photos cannot be cleaned of their location here: "
@@ -72,6 +116,26 @@ REFUSED_BECAUSE = {
 SNIFF_BYTES = 8192
 TEXT_SNIFF = 64 * 1024
 NAME_MAX = 200
+MEGAPIXEL = 1_000_000
+EXIF_IFD = 0x8769
+GPS_IFD = 0x8825
+IPTC_TAGS = (33723, 34377)  # IPTC and Photoshop blocks in a TIFF
+# TIFF tags that say who made an image, with what, when and about what; the rest describe
+# the pixels and are written anew.
+TIFF_DESCRIPTIVE = {
+    269: "DocumentName",
+    270: "ImageDescription",
+    271: "Make",
+    272: "Model",
+    285: "PageName",
+    305: "Software",
+    306: "DateTime",
+    315: "Artist",
+    316: "HostComputer",
+    33432: "Copyright",
+}
+# Modes LittleCMS converts, and the mode of their colour channels without alpha.
+ICC_COLOURS = {"RGB": "RGB", "RGBA": "RGB", "L": "L", "LA": "L", "CMYK": "CMYK"}
 
 
 class AttachmentError(Exception):
@@ -85,6 +149,9 @@ class Limits:
     count: int = 5
     each: int = 20 * 1024 * 1024
     total: int = 50 * 1024 * 1024
+    # Decoding costs memory by pixels, not bytes: a small PNG can hold 88 megapixels.
+    image_pixels: int = 40 * MEGAPIXEL
+    total_pixels: int = 80 * MEGAPIXEL
 
 
 @dataclass(frozen=True)
@@ -98,6 +165,7 @@ class Stored:
     sha256: str
     cleaned: bool
     note: str
+    pixels: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,6 +183,15 @@ def safe_name(filename: str) -> str:
     return base[:NAME_MAX] or "attachment"
 
 
+def download_name(name: str, media_type: str) -> str:
+    """Name a download so its extension is that of the type its bytes are, not the sender's."""
+    known = EXTENSIONS.get(media_type, (UNKNOWN_EXTENSION,))
+    stem, dot, extension = name.rpartition(".")
+    if stem and dot and f".{extension.lower()}" in known:
+        return name
+    return name + known[0]
+
+
 def _sniff(head: bytes) -> str | None:
     kind = filetype.guess(head)
     if kind is not None:
@@ -130,36 +207,153 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
-def _clean_image(path: Path, media_type: str) -> tuple[bytes, str]:
-    """Re-encode an image without EXIF, GPS, XMP or comments; keep how it looks."""
+def _clean_image(
+    path: Path, media_type: str, name: str, limits: Limits, pixels_left: int
+) -> tuple[bytes, str, int]:
+    """Re-encode an image from its pixels alone, so no metadata can come along; keep its look."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(path) as image:
+                # Image.open has read only the header: refuse before decoding costs memory.
+                pixels = _check_pixels(image.size, name, limits, pixels_left)
                 image.load()
-                found = sorted(
-                    key
-                    for key in ("exif", "xmp", "XML:com.adobe.xmp", "comment", "icc_profile")
-                    if image.info.get(key)
-                )
-                if image.getexif():
-                    found.append("EXIF tags")
-                gps = image.getexif().get_ifd(0x8825)
+                found = _metadata_found(image)
                 upright = ImageOps.exif_transpose(image)
+                if icc := image.info.get("icc_profile"):
+                    in_srgb = _to_srgb(upright, icc)
+                    found.append(
+                        "ICC profile (colours converted to sRGB)"
+                        if in_srgb
+                        else "ICC profile (colours not converted, may look different)"
+                    )
+                    upright = in_srgb or upright
                 out = io.BytesIO()
                 options = {"quality": 95} if media_type == "image/jpeg" else {}
-                upright.save(out, format=CLEANABLE[media_type], **options)
+                _pixels_only(upright).save(out, format=CLEANABLE[media_type], **options)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise AttachmentError(
-                _("This image is too large to check; send a smaller one.")
-            ) from None
+            raise AttachmentError(_image_too_large(name, limits)) from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             raise AttachmentError(
                 _("This image could not be read, so it could not be cleaned of its metadata.")
             ) from None
-    parts = sorted(set(found)) + (["GPS position"] if gps else [])
-    note = "metadata removed: " + ", ".join(parts) if parts else "no metadata found"
-    return out.getvalue(), note
+    note = "metadata removed: " + ", ".join(found) if found else "no metadata found"
+    return out.getvalue(), note, pixels
+
+
+def _check_pixels(size: tuple[int, int], name: str, limits: Limits, pixels_left: int) -> int:
+    """Refuse an image too large to decode, alone or with the others; return its pixels."""
+    pixels = size[0] * size[1]
+    if pixels > limits.image_pixels:
+        raise AttachmentError(_image_too_large(name, limits))
+    if pixels > pixels_left:
+        raise AttachmentError(
+            _(
+                "The images together are too large: we accept at most %(max)s megapixels "
+                "in all. Send fewer images, or smaller versions of them.",
+                max=_megapixels(limits.total_pixels),
+            )
+        )
+    return pixels
+
+
+def _image_too_large(name: str, limits: Limits) -> str:
+    return str(
+        _(
+            "“%(name)s” is too large an image: we accept at most %(max)s megapixels. Send a "
+            "smaller version of it (a screenshot, or a copy saved at a lower resolution).",
+            name=name,
+            max=_megapixels(limits.image_pixels),
+        )
+    )
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / MEGAPIXEL:g}"
+
+
+def _metadata_found(image: Image.Image) -> list[str]:
+    """Name the kinds of metadata an image carries, for the note staff read."""
+    info = image.info
+    exif = image.getexif()
+    found = []
+    if isinstance(image, TiffImagePlugin.TiffImageFile):
+        # A TIFF's own tags are its EXIF folder's top level; name only those that tell tales.
+        tags = sorted(label for tag, label in TIFF_DESCRIPTIVE.items() if tag in exif)
+        if tags:
+            found.append(f"TIFF tags ({', '.join(tags)})")
+        if EXIF_IFD in exif:
+            found.append("EXIF tags")
+    elif exif or info.get("exif"):
+        found.append("EXIF tags")
+    if exif.get_ifd(GPS_IFD):
+        found.append("GPS position")
+    if info.get("xmp") or info.get("XML:com.adobe.xmp"):
+        found.append("XMP")
+    if info.get("photoshop") or any(tag in exif for tag in IPTC_TAGS):
+        found.append("IPTC")
+    if info.get("comment"):
+        found.append("comment")
+    if isinstance(image, PngImagePlugin.PngImageFile) and set(image.text) - {"XML:com.adobe.xmp"}:
+        found.append("text chunks")
+    return found
+
+
+def _pixels_only(image: Image.Image) -> Image.Image:
+    """Copy pixels, palette and transparency into a new image; nothing else comes along."""
+    fresh = Image.new(image.mode, image.size)
+    fresh.paste(image)
+    if image.palette is not None and image.mode in ("P", "PA"):
+        rawmode = image.palette.mode
+        fresh.putpalette(image.getpalette(rawmode) or [], rawmode)
+    if "transparency" in image.info:
+        fresh.info["transparency"] = image.info["transparency"]
+    return fresh
+
+
+def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image | None:
+    """Convert colours from their ICC profile to sRGB, as viewers assume without one."""
+    if not features.check_module("littlecms2"):
+        return None
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if image.mode == "P":
+            return _palette_to_srgb(image, source)
+        return _colours_to_srgb(image, source)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return None  # a broken or unusual profile: drop it unconverted rather than refuse
+
+
+def _palette_to_srgb(image: Image.Image, source: ImageCms.ImageCmsProfile) -> Image.Image:
+    """Convert a palette's colours, so the pixels keep their indices and transparency."""
+    if image.palette is None:
+        raise ValueError("palette image without a palette")
+    rawmode = image.palette.mode
+    entries = bytes(image.getpalette(rawmode) or [])
+    strip = Image.frombytes(rawmode, (len(entries) // len(rawmode), 1), entries)
+    converted = image.copy()
+    converted.putpalette(_colours_to_srgb(strip, source).tobytes(), rawmode)
+    return converted
+
+
+def _colours_to_srgb(image: Image.Image, source: ImageCms.ImageCmsProfile) -> Image.Image:
+    """Convert pixels to sRGB, keeping grey images grey and alpha as it was."""
+    if "transparency" in image.info and image.mode in ("L", "RGB"):
+        # A transparent colour would no longer match once converted: make it an alpha channel.
+        image = image.convert(f"{image.mode}A")
+    colours = ICC_COLOURS.get(image.mode)
+    if colours is None:
+        raise ValueError(f"no ICC conversion for mode {image.mode}")
+    converted = ImageCms.profileToProfile(
+        image.convert(colours), source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+    )
+    if converted is None:
+        raise ValueError("ICC conversion gave no image")
+    if colours == "L":
+        converted = converted.convert("L")
+    if "A" in image.getbands():
+        converted.putalpha(image.getchannel("A"))
+    return converted
 
 
 def receive(files: Sequence[Incoming], folder: Path, limits: Limits) -> list[Stored]:
@@ -169,12 +363,13 @@ def receive(files: Sequence[Incoming], folder: Path, limits: Limits) -> list[Sto
         raise AttachmentError(_("Send at most %(n)s files with one message.", n=limits.count))
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stored: list[Stored] = []
-    total = 0
+    total = pixels = 0
     try:
         for incoming in files:
-            item = _receive_one(incoming, folder, limits)
+            item = _receive_one(incoming, folder, limits, limits.total_pixels - pixels)
             stored.append(item)
             total += item.size
+            pixels += item.pixels
             if total > limits.total:
                 raise AttachmentError(
                     _(
@@ -188,7 +383,7 @@ def receive(files: Sequence[Incoming], folder: Path, limits: Limits) -> list[Sto
     return stored
 
 
-def _receive_one(incoming: Incoming, folder: Path, limits: Limits) -> Stored:
+def _receive_one(incoming: Incoming, folder: Path, limits: Limits, pixels_left: int) -> Stored:
     name = safe_name(incoming.filename)
     handle, temp_name = tempfile.mkstemp(dir=folder, prefix=".incoming-")
     temp = Path(temp_name)
@@ -220,9 +415,9 @@ def _receive_one(incoming: Incoming, folder: Path, limits: Limits) -> Stored:
                     name=name,
                 )
             )
-        cleaned, note = False, "kept as sent"
+        cleaned, note, pixels = False, "kept as sent", 0
         if media_type in CLEANABLE:
-            content, note = _clean_image(temp, media_type)
+            content, note, pixels = _clean_image(temp, media_type, name, limits, pixels_left)
             temp.write_bytes(content)
             cleaned = True
         digest = hashlib.sha256()
@@ -234,7 +429,9 @@ def _receive_one(incoming: Incoming, folder: Path, limits: Limits) -> Stored:
         stored_name = secrets.token_hex(16)
         os.chmod(temp, 0o600)
         os.replace(temp, folder / stored_name)
-        return Stored(stored_name, name, media_type, size, digest.hexdigest(), cleaned, note)
+        return Stored(
+            stored_name, name, media_type, size, digest.hexdigest(), cleaned, note, pixels
+        )
     finally:
         temp.unlink(missing_ok=True)
 

@@ -61,17 +61,22 @@ def load_newsroom(path: str | None) -> None:
     "--format", "fmt", type=click.Choice(exporting.FORMATS), default="csv", show_default=True
 )
 @click.option(
-    "--spreadsheet-safe",
+    "--exact",
     is_flag=True,
-    help="Prefix cells that start with = + - @ with ' so spreadsheets do not run them "
-    "(the text is then no longer exact).",
+    help="Write cells exactly as stored, even those a spreadsheet would run as a formula "
+    "(= + - @ at the start); without it they are prefixed with '.",
 )
-def export(fmt: str, spreadsheet_safe: bool) -> None:
-    """Write every submission to standard output, in UTF-8."""
+@click.option(
+    "--spreadsheet-safe", is_flag=True, hidden=True, help="The default; kept for scripts."
+)
+def export(fmt: str, exact: bool, spreadsheet_safe: bool) -> None:
+    """Write every submission to standard output, in UTF-8 (spreadsheet-safe unless --exact)."""
+    if exact and spreadsheet_safe:
+        raise click.UsageError("give --exact or --spreadsheet-safe, not both")
     # UTF-8 whatever the locale says, and no newline translation (CSV writes its own).
     out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
     try:
-        count = exporting.write(out, exporting.rows(db.session), fmt, spreadsheet_safe)
+        count = exporting.write(out, exporting.rows(db.session), fmt, not exact)
     finally:
         out.detach()
     click.echo(f"exported {count} submissions", err=True)
@@ -299,6 +304,25 @@ def reset_2fa(email: str) -> None:
     click.echo(f"Two-factor sign-in reset for {user.email}; its sessions are signed out.")
 
 
+def _purge(
+    uploads: Path, days: int | None, reference: str | None, email: str | None
+) -> workflow.PurgeReport:
+    if reference:
+        canonical = references.normalise(reference)
+        if canonical is None:
+            raise click.ClickException(f"{reference!r} is not a reference like T-7K3F-9P2M")
+        report = workflow.purge_reference(db.session, uploads, canonical)
+        if not report.submissions:
+            raise click.ClickException(f"no submission {canonical}")
+        return report
+    if email:
+        return workflow.purge_email(db.session, uploads, email)
+    days = days if days is not None else int(current_app.config["INTAKE_RETENTION_DAYS"])
+    if days < 0:
+        raise click.UsageError("--days cannot be negative")
+    return workflow.purge_closed(db.session, uploads, days)
+
+
 @intake_cli.command("purge")
 @click.option("--days", type=int, help="Erase what was closed longer ago [INTAKE_RETENTION_DAYS].")
 @click.option("--reference", help="Erase one submission's data (a reader's request).")
@@ -308,20 +332,10 @@ def purge(days: int | None, reference: str | None, email: str | None) -> None:
     uploads = Path(current_app.config["INTAKE_UPLOADS"])
     if reference and email:
         raise click.UsageError("give --reference or --email, not both")
-    if reference:
-        canonical = references.normalise(reference)
-        if canonical is None:
-            raise click.ClickException(f"{reference!r} is not a reference like T-7K3F-9P2M")
-        report = workflow.purge_reference(db.session, uploads, canonical)
-        if not report.submissions:
-            raise click.ClickException(f"no submission {canonical}")
-    elif email:
-        report = workflow.purge_email(db.session, uploads, email)
-    else:
-        days = days if days is not None else int(current_app.config["INTAKE_RETENTION_DAYS"])
-        if days < 0:
-            raise click.UsageError("--days cannot be negative")
-        report = workflow.purge_closed(db.session, uploads, days)
+    try:
+        report = _purge(uploads, days, reference, email)
+    except workflow.PurgeIncomplete as exc:
+        raise click.ClickException(f"purge incomplete: {exc}") from None
     click.echo(
         f"erased {len(report.submissions)} submission(s), {report.files} file(s), "
         f"{report.emails} email copy(ies); removed {report.orphans} orphaned file(s)"

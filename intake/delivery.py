@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_mail import Connection, Mail, Message
 
-from intake.models import DbSession, Event, OutboxEmail, utcnow
+from intake.models import ERASED, DbSession, Event, OutboxEmail, utcnow
 from intake.text import clean_line
 
 log = logging.getLogger(__name__)
@@ -139,9 +139,9 @@ class Outgoing:
             row.raw or b"",
         )
 
-    def addressee(self) -> str:
-        """Name the recipient for the history: a reader's address never goes into an event."""
-        return "the reader" if self.purpose in READER_PURPOSES else self.recipient
+    def to_whom(self) -> str:
+        """Say to whom, for the history: never an address."""
+        return " to the reader" if self.purpose in READER_PURPOSES else ""
 
 
 Fate = Literal["retry", "failed"]
@@ -223,6 +223,9 @@ _SENT = (
         lease_until=None,
         attempts=OutboxEmail.attempts + 1,
         last_error="",
+        # A reader who did not agree to be contacted: the address served this email only.
+        recipient=sa.case((OutboxEmail.forget_recipient, ERASED), else_=OutboxEmail.recipient),
+        raw=sa.case((OutboxEmail.forget_recipient, sa.null()), else_=OutboxEmail.raw),
     )
 )
 _EVENT = sa.insert(Event)
@@ -299,7 +302,7 @@ class Recorder:
             self.connection.execute(_SENT, {"ids": ids, "token": self.token, "now": now})
             self._events(
                 [
-                    (item, "delivered", f"{item.purpose} delivered to {item.addressee()}", at)
+                    (item, "delivered", f"{item.purpose} delivered{item.to_whom()}", at)
                     for item, at in accepted
                 ]
             )
@@ -380,7 +383,7 @@ class Recorder:
             if fate == "failed":
                 code = verdict.reply.split(" ", 1)[0]
                 why = f"refused ({code})" if code.isdigit() else f"{attempts} attempts"
-                detail = f"{item.purpose} to {item.addressee()} not delivered: {why}"
+                detail = f"{item.purpose}{item.to_whom()} not delivered: {why}"
                 self._events([(item, "delivery_failed", detail, now)])
         return fate
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,8 @@ class SaveToFolder:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # Owner-only: the messages hold readers' words.
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -29,7 +31,10 @@ class SaveToFolder:
         content = envelope.content
         raw = content if isinstance(content, bytes) else content.encode("utf-8")
         recipients = ", ".join(envelope.rcpt_tos)
-        path.write_bytes(f"X-Envelope-To: {recipients}\r\n".encode() + raw)
+        data = f"X-Envelope-To: {recipients}\r\n".encode() + raw
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
         return "250 OK"
 
 

@@ -17,6 +17,8 @@ EMAIL_CONTENT = ("full", "link")
 OPEN_STATUSES = ("new", "in_progress")
 OUTBOX_STATES = ("pending", "sent", "failed", "cancelled")
 ROLES = ("admin", "editor", "reporter")
+# What erased reader data reads as: purge, and an address forgotten once its email is sent.
+ERASED = "(erased)"
 
 
 def utcnow() -> datetime:
@@ -254,6 +256,12 @@ class OutboxEmail(Base):
     message_id: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
     sender: so.Mapped[str] = so.mapped_column(sa.String(254))
     recipient: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
+    # A keyed hash of a reader's address, normalised (case, +tag): receipts are capped per
+    # address by it, and purge finds a reader's emails by it after the address is gone.
+    recipient_key: so.Mapped[str] = so.mapped_column(sa.String(64), default="", index=True)
+    # Set when the reader did not agree to be contacted: the address serves this one email
+    # and is erased from the row (with the message's bytes) once it is sent.
+    forget_recipient: so.Mapped[bool] = so.mapped_column(default=False)
     reply_to: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
     subject: so.Mapped[str] = so.mapped_column(sa.String(998))
     body: so.Mapped[str] = so.mapped_column(sa.Text)
@@ -296,6 +304,11 @@ class StaffUser(Base):
     # A key shown for enrolment but not yet confirmed with a code (kept here, not in the
     # session cookie, which the browser can read).
     totp_pending: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # A sign-in half done (password right, code still to come): its random id, which the
+    # browser's session must hold, and the wrong codes given for it. Kept here because a
+    # session cookie can be replayed; five wrong codes end it (back to the password).
+    login_nonce: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    login_failures: so.Mapped[int] = so.mapped_column(default=0)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -12,7 +14,9 @@ from flask import current_app
 
 from intake.delivery import seal
 from intake.language import name as language_name
+from intake.links import defang, is_newsroom_link, newsroom_hosts
 from intake.models import DbSession, Desk, OutboxEmail, Submission
+from intake.routing import without_words
 from intake.text import clean_line
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,13 @@ def staff_link(newsroom: Newsroomish, submission: Submission) -> str:
     return f"{newsroom.public_url}/staff/s/{submission.reference}"
 
 
+def story_link(article: str, public_url: str) -> dict[str, Any]:
+    """Say how an email shows the story's address: linked only on the newsroom's sites."""
+    hosts = newsroom_hosts(current_app.config.get("INTAKE_ARTICLE_HOSTS") or "", public_url)
+    linked = is_newsroom_link(article, hosts)
+    return {"article_linked": linked, "article_shown": article if linked else defang(article)}
+
+
 def carries_text(submission: Submission, email_content: str) -> bool:
     """Say whether an email about this submission may include the reader's text."""
     return not submission.sensitive and email_content == "full"
@@ -76,14 +87,17 @@ def reporter_notice(
 ) -> OutboxEmail:
     """Compose the email that tells a reporter (or a desk inbox) about a submission."""
     with_text = carries_text(submission, email_content)
+    reason = why or submission.reason
     body = render(
         "email/reporter_notice.txt",
         submission=submission,
         topic_label=topic_label,
-        why=why or submission.reason,
+        # An email that may not carry the text carries no word of it, the reason included.
+        why=reason if with_text else without_words(reason),
         with_text=with_text,
         link=staff_link(newsroom, submission),
         language=language_name(submission.language or "und"),
+        **story_link(submission.article, newsroom.public_url),
     )
     reply_to = submission.email if with_text and submission.consent_contact else ""
     return _sealed(
@@ -111,14 +125,27 @@ def _sealed(row: OutboxEmail) -> OutboxEmail:
     return row
 
 
+def address_key(address: str) -> str:
+    """Return a keyed hash of a reader's address, the same for its case and +tag variants.
+
+    Receipts are capped by it, and purge finds a reader's emails by it, without the
+    address itself being kept once the receipt is sent.
+    """
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    secret = str(current_app.secret_key or "").encode()
+    message = f"intake-address:{local}@{domain}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
 def ack_allowed(session: DbSession, address: str, now: datetime) -> bool:
-    """Say whether this address may get another acknowledgement within the hour."""
+    """Say whether this address (any case or +tag) may get another receipt this hour."""
     recent = session.scalar(
         sa.select(sa.func.count())
         .select_from(OutboxEmail)
         .where(
             OutboxEmail.purpose == "reader_ack",
-            sa.func.lower(OutboxEmail.recipient) == address.lower(),
+            OutboxEmail.recipient_key == address_key(address),
             OutboxEmail.created_at > now - timedelta(hours=1),
         )
     )
@@ -135,8 +162,12 @@ ACK_SUBJECTS = {
 }
 
 
-def reader_ack(submission: Submission, newsroom: Newsroomish) -> OutboxEmail:
-    """Compose the acknowledgement to a reader, in the form's language: never their text."""
+def reader_ack(submission: Submission, newsroom: Newsroomish, to: str) -> OutboxEmail:
+    """Compose the receipt to a reader, in the form's language: never their text.
+
+    Without the reader's consent to be contacted, the address serves this email alone:
+    the submission does not keep it, and the outbox forgets it once the email is sent.
+    """
     locale = submission.locale if (submission.locale, "tip") in ACK_SUBJECTS else "en"
     subject = ACK_SUBJECTS[(locale, submission.kind)].format(reference=submission.reference)
     return _sealed(
@@ -145,7 +176,9 @@ def reader_ack(submission: Submission, newsroom: Newsroomish) -> OutboxEmail:
             purpose="reader_ack",
             message_id=_message_id(newsroom.sender),
             sender=newsroom.sender,
-            recipient=submission.email,
+            recipient=to,
+            recipient_key=address_key(to),
+            forget_recipient=not submission.consent_contact,
             subject=clean_line(subject),
             body=render(
                 f"email/reader_ack.{locale}.txt",

@@ -89,6 +89,14 @@ class Decision:
     reason: str
 
 
+MATCHED_WORDS = re.compile(r" \(from the words: [^)]*\)")
+
+
+def without_words(reason: str) -> str:
+    """Return a routing reason without the reader's words that matched topic keywords."""
+    return MATCHED_WORDS.sub(" (from keywords in the text)", reason)
+
+
 def parse_shift(shift: str) -> tuple[int, int] | None:
     """Return a shift's start and end as minutes after local midnight, or None if malformed."""
     match = SHIFT.match(shift)
@@ -161,13 +169,15 @@ def route(facts: Facts, directory: Directory, now: datetime) -> Decision:
 
     reporters = {r.slug: r for r in directory.reporters}
     author = reporters.get(facts.author or "")
-    if author is not None and (topic is None or topic.slug in author.topics):
-        desk = directory.desks[topic.desk if topic else author.desks[0]]
+    # The story's author takes it only for a topic they cover: `reporter=` is a link
+    # parameter anyone can set, so without a topic it routes nothing.
+    if author is not None and topic is not None and topic.slug in author.topics:
+        desk = directory.desks[topic.desk]
         needs_translation = not _reads(author, language)
         reads = "" if not needs_translation else f", does not read {lang_name} (needs translation)"
         return Decision(
             language=language,
-            topic=topic.slug if topic else None,
+            topic=topic.slug,
             desk=desk.slug,
             reporter=author.slug,
             to=author.email,

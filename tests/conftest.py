@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from intake.extensions import db
 from intake.models import Event, OutboxEmail, StaffUser, Submission
 
 ROOT = Path(__file__).resolve().parent.parent
+# The venv's programs (gunicorn, flask), for tests that start real processes.
+BIN_DIR = Path(sys.executable).parent
 EXAMPLE_NEWSROOM = ROOT / "newsroom.example.toml"
 # `make test` runs the suite twice: on SQLite files, then on this PostgreSQL database
 # (scripts/with-postgres.sh starts a throwaway cluster and sets it).
@@ -324,7 +327,10 @@ def staff(app: Flask, password_hash: str) -> dict[str, str]:
 
 
 def add_staff(app: Flask, password_hash: str, admin_totp: str | None = None) -> None:
-    """Create the accounts of STAFF, the admin with a two-factor key if one is given."""
+    """Create the accounts of STAFF; given a two-factor key, every account has it.
+
+    Two-factor sign-in is required of every role by default (INTAKE_REQUIRE_2FA=all).
+    """
     with app.app_context():
         for email, role in STAFF.values():
             db.session.add(
@@ -333,7 +339,7 @@ def add_staff(app: Flask, password_hash: str, admin_totp: str | None = None) -> 
                     role=role,
                     password_hash=password_hash,
                     session_token=secrets.token_hex(32),
-                    totp_secret=admin_totp if role == "admin" else None,
+                    totp_secret=admin_totp,
                 )
             )
         db.session.commit()
@@ -342,7 +348,8 @@ def add_staff(app: Flask, password_hash: str, admin_totp: str | None = None) -> 
 def next_code(app: Flask, email: str) -> str:
     """Return a code the account has not used yet (a real app would wait for the next one)."""
     with app.app_context():
-        user = db.session.scalars(sa.select(StaffUser).where(StaffUser.email == email)).one()
+        address = email.strip().lower()
+        user = db.session.scalars(sa.select(StaffUser).where(StaffUser.email == address)).one()
         assert user.totp_secret
         totp = pyotp.TOTP(user.totp_secret)
         step = max(totp.timecode(datetime.now(UTC)) - 1, user.totp_last_step + 1)
@@ -490,7 +497,7 @@ class LiveServer:
 def live_server(tmp_path: Path, password_hash: str) -> Iterator[LiveServer]:
     """Serve a fresh app (CSRF on, as in production) from a thread on a free port."""
     app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
-    add_staff(app, password_hash)
+    add_staff(app, password_hash, admin_totp=ADMIN_TOTP)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -45,6 +45,7 @@ def events(app: Flask, reference: str) -> list[tuple[str, str]]:
 def test_submission_reaches_the_reporter_with_everything_they_need(
     mail_app: Flask, smtp: SMTPSink
 ) -> None:
+    mail_app.config["INTAKE_ARTICLE_HOSTS"] = "example.org"  # the newsroom's own site
     reference = submit(
         mail_app,
         subject="Hospital data",

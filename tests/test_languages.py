@@ -116,3 +116,15 @@ def test_catalogue_is_complete_and_keeps_every_placeholder(locale: str) -> None:
         assert message.string and not message.fuzzy, message.id
         placeholders = sorted(re.findall(r"%\(\w+\)s", str(message.id)))
         assert sorted(re.findall(r"%\(\w+\)s", str(message.string))) == placeholders, message.id
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "uk"])
+def test_no_two_fields_of_the_form_have_the_same_name(client: FlaskClient, locale: str) -> None:
+    html = client.get(f"/?lang={locale}").get_data(as_text=True)
+    labels = [
+        re.sub(r"\s*\(.*\)\s*$", "", re.sub(r"<[^>]+>", "", label)).strip().lower()
+        for label in re.findall(r"<(?:label|legend)[^>]*>(.*?)</(?:label|legend)>", html, re.S)
+    ]
+    labels = [label for label in labels if label]
+    assert len(labels) >= 6, labels
+    assert len(labels) == len(set(labels)), labels

@@ -326,7 +326,13 @@ def test_two_apps_on_one_database_report_the_same_figures(
 def test_outbox_actions_need_the_forms_token(
     tmp_path: Path, smtp: SMTPSink, password_hash: str
 ) -> None:
-    app = make_app(tmp_path, WTF_CSRF_ENABLED=True, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port)
+    app = make_app(
+        tmp_path,
+        WTF_CSRF_ENABLED=True,
+        INTAKE_REQUIRE_2FA="admins",  # this is about the token, not the second factor
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+    )
     add_staff(app, password_hash)
     queue_emails(app, TEN[:1])
     row = outbox_rows(app)[TEN[0]]

@@ -212,7 +212,13 @@ def test_control_characters_are_removed(
 
 
 def test_subject_and_name_become_one_line(app: Flask, client: FlaskClient) -> None:
-    client.post("/", data=valid_form(subject="Hi\r\nBcc: x@example.org", name="A\u2028B\nC"))
+    form = valid_form(
+        subject="Hi\r\nBcc: x@example.org",
+        name="A\u2028B\nC",
+        email="a@example.org",
+        consent_contact="y",  # a name is kept only with consent to be contacted
+    )
+    client.post("/", data=form)
     [stored] = submissions(app)
     assert stored.subject == "Hi Bcc: x@example.org"
     assert stored.name == "A B C"

@@ -6,6 +6,7 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -156,3 +157,26 @@ def test_orphaned_files_from_a_crash_are_removed(app: Flask, runner: FlaskCliRun
     result = runner.invoke(args=["intake", "purge"])
     assert "removed 1 orphaned file(s)" in result.output
     assert not orphan.exists() and fresh.exists()
+
+
+@pytest.mark.skipif(ENGINE != "sqlite", reason="SQLite's write-ahead log; PostgreSQL has none here")
+def test_purge_fails_loudly_while_the_log_cannot_be_emptied(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intake.workflow import purge as purging
+
+    monkeypatch.setattr(purging, "CHECKPOINT_SECONDS", 0.5)
+    reference = submit_with_file(client)
+    reader = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    with reader.connect() as connection:
+        # Another process reading an old snapshot: the checkpoint cannot truncate the log.
+        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("SELECT count(*) FROM submissions").all()
+        result = runner.invoke(args=["intake", "purge", "--reference", reference])
+        assert result.exit_code == 1
+        assert "purge incomplete" in result.output and "write-ahead log" in result.output
+        connection.exec_driver_sql("ROLLBACK")
+    reader.dispose()
+    again = runner.invoke(args=["intake", "purge", "--reference", reference])
+    assert again.exit_code == 0, again.output
+    assert get_submission(app, reference).purged_at is not None

@@ -27,7 +27,15 @@ def seeded(app: Flask, auth: AuthActions, staff: dict[str, str]) -> dict[str, st
     refs = {
         "uk": make_submission(app, body=UK_TIP, topic="", now=DESK_HOURS),
         "ru": make_submission(app, body=RU_QUESTION, kind="question", now=DESK_HOURS),
-        "en": make_submission(app, body=EN_TIP, topic="", author_slug="dana", name="Pat Smith"),
+        "en": make_submission(
+            app,
+            body=EN_TIP,
+            topic="",
+            author_slug="dana",
+            name="Pat Smith",
+            email="pat@example.org",
+            consent_contact=True,  # a name is kept (and searched) only with consent
+        ),
     }
     auth.login(staff["editor"])
     return refs

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from intake import accounts
 from intake.extensions import db
 from intake.models import StaffUser
-from tests.conftest import STAFF_PASSWORD, AuthActions, make_app
+from tests.conftest import STAFF_PASSWORD, AuthActions, make_app, next_code
 
 WRONG = "Email or password is wrong."
 
@@ -99,12 +99,14 @@ def test_new_password_ends_other_sessions(
     ],
 )
 def test_sign_in_returns_only_to_our_own_staff_pages(
-    client: FlaskClient, staff: dict[str, str], next_url: str, landing: str
+    app: Flask, client: FlaskClient, staff: dict[str, str], next_url: str, landing: str
 ) -> None:
     response = client.post(
         "/staff/login",
         data={"email": staff["editor"], "password": STAFF_PASSWORD, "next": next_url},
     )
+    assert response.headers["Location"] == "/staff/login/code"
+    response = client.post("/staff/login/code", data={"code": next_code(app, staff["editor"])})
     assert response.headers["Location"] == landing
 
 
@@ -190,7 +192,8 @@ def test_reset_and_deactivate_commands(
 
 @pytest.fixture
 def csrf_app(tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+    # Accounts without a second factor here: this is about the CSRF token.
+    app = make_app(tmp_path, WTF_CSRF_ENABLED=True, INTAKE_REQUIRE_2FA="admins")
     yield app
     with app.app_context():
         db.session.remove()

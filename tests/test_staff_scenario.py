@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from intake.extensions import db
 from intake.models import OutboxEmail
-from tests.conftest import DESK_HOURS, STAFF_PASSWORD, AuthActions, make_submission
+from tests.conftest import DESK_HOURS, AuthActions, make_submission
 
 
 def test_editor_works_a_ukrainian_tip_and_another_desk_cannot_see_it(
@@ -60,8 +60,6 @@ def test_editor_works_a_ukrainian_tip_and_another_desk_cannot_see_it(
     assert ("reply", "reader@example.org") in purposes
 
     other = app.test_client()
-    other.post(
-        "/staff/login", data={"email": staff["politics_reporter"], "password": STAFF_PASSWORD}
-    )
+    assert AuthActions(app, other).login(staff["politics_reporter"]).status_code == 303
     assert other.get(f"/staff/s/{tip}").status_code == 404
     assert tip not in other.get("/staff/").get_data(as_text=True)

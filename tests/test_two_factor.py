@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from config import Config
 from intake.extensions import db
 from intake.models import StaffUser
 from tests.conftest import STAFF_PASSWORD, make_app
@@ -109,9 +110,18 @@ def test_code_page_without_a_password_first_goes_back_to_sign_in(client: FlaskCl
     assert client.get("/staff/2fa").headers["Location"] == "/staff/login"
 
 
+@pytest.fixture
+def admins_only_app(tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(tmp_path, INTAKE_REQUIRE_2FA="admins")
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
 def test_optional_for_editors_who_can_turn_it_on(
-    app: Flask, client: FlaskClient, password_hash: str
+    admins_only_app: Flask, password_hash: str
 ) -> None:
+    app, client = admins_only_app, admins_only_app.test_client()
     add_user(app, "ed@example.org", "editor", password_hash)
     assert password(client, "ed@example.org") == "/staff/"
     assert "Turn on two-factor sign-in" in client.get("/staff/").get_data(as_text=True)
@@ -124,17 +134,32 @@ def test_optional_for_editors_who_can_turn_it_on(
     assert password(other, "ed@example.org") == "/staff/login/code"
 
 
-@pytest.fixture
-def strict_app(tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(tmp_path, INTAKE_REQUIRE_2FA="all")
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+def test_by_default_every_role_must_use_it(app: Flask, password_hash: str) -> None:
+    assert Config.INTAKE_REQUIRE_2FA == "all" and app.config["INTAKE_REQUIRE_2FA"] == "all"
+    for email, role in (("rep@example.org", "reporter"), ("ed@example.org", "editor")):
+        add_user(app, email, role, password_hash)
+        assert password(app.test_client(), email) == "/staff/2fa"
 
 
-def test_policy_all_requires_it_for_every_role(strict_app: Flask, password_hash: str) -> None:
-    add_user(strict_app, "rep@example.org", "reporter", password_hash)
-    assert password(strict_app.test_client(), "rep@example.org") == "/staff/2fa"
+@pytest.mark.parametrize(
+    ("policy", "role", "required"),
+    [
+        ("admins", "admin", True),
+        ("admins", "editor", False),
+        ("editors", "admin", True),
+        ("editors", "editor", True),
+        ("editors", "reporter", False),
+        ("all", "reporter", True),
+        ("nonsense", "reporter", True),  # a mistyped setting errs on the safe side
+    ],
+)
+def test_policy_says_who_must_use_it(
+    tmp_path: Path, password_hash: str, policy: str, role: str, required: bool
+) -> None:
+    app = make_app(tmp_path, INTAKE_REQUIRE_2FA=policy)
+    add_user(app, "someone@example.org", role, password_hash)
+    expected = "/staff/2fa" if required else "/staff/"
+    assert password(app.test_client(), "someone@example.org") == expected
 
 
 def test_admin_can_reset_a_lost_phone(

@@ -6,17 +6,18 @@ import logging
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from limits import parse as parse_limit
 from sqlalchemy.exc import SQLAlchemyError
 
+from intake import logs, workflow
 from intake import reference as references
-from intake import workflow
 from intake.attachments import AttachmentError, Incoming, Limits
-from intake.extensions import db, limiter
+from intake.extensions import client_key, db, limiter
 from intake.models import Topic
 from intake.public import bp
 from intake.public.forms import BODY_PROMPTS, SubmissionForm, prefill
@@ -55,8 +56,29 @@ def _submit_limit() -> str:
     return limit
 
 
+def _post_limit() -> str:
+    limit: str = current_app.config["INTAKE_POST_LIMIT"]
+    return limit
+
+
+def _stored(response: Response) -> bool:
+    # Only a stored submission (or what looks like one to a bot) redirects to thanks: a
+    # mistake or a language switch re-renders the form and must not use up the limit.
+    return response.status_code == 303
+
+
+def receipt_allowed() -> bool:
+    """Count a receipt against this client's hourly share; say whether it may be sent."""
+    if not limiter.enabled:
+        return True
+    return limiter.limiter.hit(
+        parse_limit(current_app.config["INTAKE_RECEIPT_LIMIT"]), "receipts", client_key()
+    )
+
+
 @bp.route("/", methods=["GET", "POST"])
-@limiter.limit(_submit_limit, methods=["POST"])
+@limiter.limit(_submit_limit, methods=["POST"], deduct_when=_stored)
+@limiter.limit(_post_limit, methods=["POST"], scope="public-posts")
 def submit() -> ResponseReturnValue:
     """Show the tip and question form, and take what readers send."""
     if request.method == "GET":
@@ -87,12 +109,13 @@ def submit() -> ResponseReturnValue:
                 each=current_app.config["INTAKE_MAX_FILE_MB"] * 1024 * 1024,
                 total=current_app.config["INTAKE_MAX_TOTAL_MB"] * 1024 * 1024,
             ),
+            receipt_allowed=receipt_allowed,
         )
     except AttachmentError as exc:
         form.files.errors = [f"{exc} " + _("Your text is kept; choose your files again.")]
         return render_form(form, 400)
-    except SQLAlchemyError:
-        log.exception("could not store a submission")
+    except SQLAlchemyError as exc:
+        log.error("could not store a submission: %s", logs.describe(exc))
         return render_form(
             form,
             503,

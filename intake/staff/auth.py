@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from intake import accounts
-from intake.extensions import db, limiter, login_manager
+from intake.extensions import client_key, db, limiter, login_manager
 from intake.models import Newsroom, StaffUser
 from intake.staff import bp
 from intake.staff.forms import CodeForm, LoginForm, LogoutForm
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 WRONG = "Email or password is wrong."
 WRONG_CODE = "That code is not right, or it was used already. Wait for the next one."
 PENDING_SECONDS = 600  # between the password and the code
+SESSION_HOURS = 12  # a staff session ends this long after sign-in, however active
 
 _View = TypeVar("_View", bound=Callable[..., ResponseReturnValue])
 
@@ -49,9 +51,25 @@ def safe_next(target: str | None) -> str:
 
 
 def _account_key() -> str:
-    """Rate-limit sign-in per account: a hash of the email typed (or of the pending one)."""
-    email = request.form.get("email") or str(session.get("pending", {}).get("token", ""))
-    return "account:" + hashlib.sha256(accounts.normalise_email(email).encode()).hexdigest()[:32]
+    """Rate-limit password tries per account AND client: a stranger slows only themselves.
+
+    A limit per account alone would let anyone lock a reporter out by failing on purpose.
+    """
+    email = accounts.normalise_email(request.form.get("email") or "")
+    return f"account:{_digest(email)}:{client_key()}"
+
+
+def _pending_key() -> str:
+    """Rate-limit code tries per half-done sign-in and client; never from the form's fields."""
+    pending = session.get("pending")
+    token = str(pending.get("token", "")) if isinstance(pending, dict) else ""
+    return f"pending:{_digest(token)}:{client_key()}"
+
+
+def _digest(value: str) -> str:
+    # Keyed, so the limiter's storage holds nothing a guessed address could be matched to.
+    secret = str(current_app.secret_key or "").encode()
+    return hmac.new(secret, f"intake-sign-in:{value}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _login_limit_account() -> str:
@@ -63,20 +81,49 @@ def _login_limit_client() -> str:
 
 
 def _finish(user: StaffUser, next_url: str) -> ResponseReturnValue:
+    accounts.end_sign_in(db.session, user)
     session.clear()  # nothing from before sign-in carries over (session fixation)
     login_user(user)
+    session["signed_in_at"] = session["seen_at"] = time.time()
     return redirect(safe_next(next_url), 303)
 
 
 def _pending_user(stage: str) -> StaffUser | None:
-    """Return the account half-way through signing in (password done), if still fresh."""
+    """Return the account half-way through signing in (password done), if still fresh.
+
+    The browser's session must hold the account's current half-done sign-in, which the
+    database keeps: a replayed cookie of an ended one (by sign-in, or five wrong codes)
+    opens nothing.
+    """
     pending = session.get("pending")
     if not isinstance(pending, dict) or pending.get("stage") != stage:
         return None
     if time.time() - float(pending.get("since", 0)) > PENDING_SECONDS:
         session.pop("pending", None)
         return None
-    return accounts.load(db.session, str(pending.get("token", "")))
+    user = accounts.load(db.session, str(pending.get("token", "")))
+    if user is None or not accounts.sign_in_pending(user, str(pending.get("nonce", ""))):
+        session.pop("pending", None)
+        return None
+    return user
+
+
+@bp.before_app_request
+def end_old_sessions() -> ResponseReturnValue | None:
+    """Sign out a staff session idle too long, or older than the absolute limit."""
+    if not request.path.startswith("/staff/") or not current_user.is_authenticated:
+        return None
+    now = time.time()
+    idle = int(current_app.config["INTAKE_STAFF_IDLE_MINUTES"]) * 60
+    signed_in = float(session.get("signed_in_at", 0))
+    seen = float(session.get("seen_at", 0))
+    if now - signed_in > SESSION_HOURS * 3600 or now - seen > idle:
+        logout_user()
+        session.clear()
+        flash("You were signed out after a while without activity. Sign in again, please.")
+        return redirect(url_for("staff.login"))
+    session["seen_at"] = now
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -102,10 +149,12 @@ def login() -> ResponseReturnValue:
     if not user.totp_secret and not accounts.needs_second_factor(user, policy):
         return _finish(user, form.next.data)
     stage = "code" if user.totp_secret else "enrol"
+    nonce = accounts.start_sign_in(db.session, user)
     session.clear()
     session["pending"] = {
         "stage": stage,
         "token": user.session_token,
+        "nonce": nonce,
         "since": time.time(),
         "next": form.next.data or "",
     }
@@ -113,7 +162,8 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(_login_limit_account, key_func=_account_key, methods=["POST"])
+@limiter.limit(_login_limit_client, methods=["POST"])
+@limiter.limit(_login_limit_account, key_func=_pending_key, methods=["POST"])
 def login_code() -> ResponseReturnValue:
     """Ask for the authenticator app's code after the password."""
     user = _pending_user("code")
@@ -125,12 +175,17 @@ def login_code() -> ResponseReturnValue:
         if form.validate() and accounts.verify_second_factor(db.session, user, form.code.data):
             return _finish(user, str(session["pending"].get("next", "")))
         log.warning("staff second factor failed for %r", user.email)  # never the code
+        if accounts.wrong_code(db.session, user):
+            session.pop("pending", None)
+            flash(f"{accounts.CODE_TRIES} wrong codes: sign in again with your password.")
+            return redirect(url_for("staff.login"), 303)
         return render_template("staff/code.html", form=form, problem=WRONG_CODE), 400
     return render_template("staff/code.html", form=form, problem="")
 
 
 @bp.route("/2fa", methods=["GET", "POST"])
-@limiter.limit(_login_limit_account, key_func=_account_key, methods=["POST"])
+@limiter.limit(_login_limit_client, methods=["POST"])
+@limiter.limit(_login_limit_account, key_func=_pending_key, methods=["POST"])
 def two_factor() -> ResponseReturnValue:
     """Set up two-factor sign-in: scan the QR code or type the key, then give a code."""
     signing_in = _pending_user("enrol")
@@ -177,6 +232,8 @@ def logout() -> ResponseReturnValue:
     """Ask to confirm (GET) or sign out (POST)."""
     form = LogoutForm()
     if request.method == "POST" and form.validate():
+        # A new token: this cookie, and any copy of it, opens nothing any more.
+        accounts.rotate_session(db.session, current_user._get_current_object())
         logout_user()
         session.clear()
         return redirect(url_for("staff.login"), 303)

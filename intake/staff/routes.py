@@ -23,14 +23,16 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from intake import export as exporting
+from intake import links, workflow
 from intake import reference as references
-from intake import workflow
+from intake.attachments import download_name
 from intake.extensions import db, limiter
 from intake.language import LANGUAGES, NAMES
 from intake.models import (
     STATUSES,
     Attachment,
     Desk,
+    Newsroom,
     Reporter,
     StaffUser,
     Submission,
@@ -161,6 +163,14 @@ def export_csv() -> ResponseReturnValue:
     )
 
 
+def _article_linked(article: str) -> bool:
+    newsroom = db.session.get(Newsroom, 1)
+    setting = str(current_app.config.get("INTAKE_ARTICLE_HOSTS") or "")
+    return bool(newsroom) and links.is_newsroom_link(
+        article, links.newsroom_hosts(setting, newsroom.public_url if newsroom else "")
+    )
+
+
 def _render_submission(
     submission: Submission, status: int = 200, problem: str = "", **forms: Any
 ) -> ResponseReturnValue:
@@ -187,6 +197,7 @@ def _render_submission(
             note_form=forms["NoteForm"],
             reply_form=forms["ReplyForm"],
             can_reply=bool(submission.email and submission.consent_contact),
+            article_linked=_article_linked(submission.article),
             problem=problem,
             now=utcnow(),
         ),
@@ -218,7 +229,7 @@ def attachment(reference: str, attachment_id: int) -> ResponseReturnValue:
         path,
         mimetype=item.media_type,
         as_attachment=True,
-        download_name=item.original_name,
+        download_name=download_name(item.original_name, item.media_type),
         max_age=0,
     )
     # If a browser ever renders it anyway, it runs nothing and loads nothing.

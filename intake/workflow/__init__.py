@@ -2,7 +2,13 @@
 
 from intake.workflow.outbox import cancel as cancel_email
 from intake.workflow.outbox import send_again as send_email_again
-from intake.workflow.purge import PurgeReport, purge_closed, purge_email, purge_reference
+from intake.workflow.purge import (
+    PurgeIncomplete,
+    PurgeReport,
+    purge_closed,
+    purge_email,
+    purge_reference,
+)
 from intake.workflow.submit import NewSubmission, decide, submit
 from intake.workflow.triage import (
     TRANSITIONS,
@@ -24,6 +30,7 @@ __all__ = [
     "Conflict",
     "NewSubmission",
     "NotAllowed",
+    "PurgeIncomplete",
     "PurgeReport",
     "Target",
     "add_note",

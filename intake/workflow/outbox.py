@@ -10,15 +10,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from intake.models import DbSession, Event, OutboxEmail, StaffUser, utcnow
+from intake.models import ERASED, DbSession, Event, OutboxEmail, StaffUser, utcnow
 from intake.outbox import READER_PURPOSES
-from intake.workflow.purge import ERASED
 from intake.workflow.triage import NotAllowed
 
 
-def _addressee(email: OutboxEmail) -> str:
-    # Events never hold a reader's address; staff addresses name who was written to.
-    return "the reader" if email.purpose in READER_PURPOSES else email.recipient
+def _to_whom(email: OutboxEmail) -> str:
+    # Events never hold an address.
+    return " to the reader" if email.purpose in READER_PURPOSES else ""
 
 
 def _code(error: str) -> str:
@@ -72,7 +71,7 @@ def send_again(
     if email.recipient == ERASED:
         raise NotAllowed("This email was erased with its submission; it cannot be sent again.")
     detail = (
-        f"{email.purpose} to {_addressee(email)} sent again after {email.attempts} "
+        f"{email.purpose}{_to_whom(email)} sent again after {email.attempts} "
         f"failed attempt(s){_code(email.last_error)}"
     )
     changed = (
@@ -98,7 +97,7 @@ def cancel(
     """Stop an email that waits for its first or next try; it will never be sent."""
     now = now or utcnow()
     email = _load(session, email_id)
-    detail = f"{email.purpose} to {_addressee(email)} cancelled before it was sent"
+    detail = f"{email.purpose}{_to_whom(email)} cancelled before it was sent"
     changed = (
         sa.update(OutboxEmail)
         .where(
@@ -107,7 +106,14 @@ def cancel(
             # Not while a worker holds it: it may be on the wire at this moment.
             sa.or_(OutboxEmail.lease_until.is_(None), OutboxEmail.lease_until < now),
         )
-        .values(state="cancelled", cancelled_at=now, lease_until=None)
+        .values(
+            state="cancelled",
+            cancelled_at=now,
+            lease_until=None,
+            # An address kept only to send this email is not kept once it will not be.
+            recipient=sa.case((OutboxEmail.forget_recipient, ERASED), else_=OutboxEmail.recipient),
+            raw=sa.case((OutboxEmail.forget_recipient, sa.null()), else_=OutboxEmail.raw),
+        )
     )
     refusal = (
         "This email is no longer waiting (sent, failed or cancelled), or a worker is "

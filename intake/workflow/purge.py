@@ -9,8 +9,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from intake import attachments
+from intake import attachments, notify
 from intake.models import (
+    ERASED,
     Attachment,
     DbSession,
     Event,
@@ -20,9 +21,10 @@ from intake.models import (
 )
 
 FINAL_STATUSES = ("answered", "used", "closed", "spam", "duplicate")
+# Seconds purge keeps trying to empty SQLite's write-ahead log before it gives up.
+CHECKPOINT_SECONDS = 10.0
 # Events whose detail can hold the reader's words or what staff wrote about them.
 TEXT_EVENTS = ("routed", "note", "reply")
-ERASED = "(erased)"
 ORPHAN_GRACE = 3600  # seconds: a file younger than this may belong to a submit in progress
 
 
@@ -82,6 +84,7 @@ def _erase_emails(session: DbSession, where: sa.ColumnElement[bool], now: dateti
             body=ERASED,
             raw=None,
             recipient=ERASED,
+            recipient_key="",
             reply_to="",
             last_error=sa.case((OutboxEmail.last_error == "", ""), else_=ERASED),
             state=sa.case((pending, "cancelled"), else_=OutboxEmail.state),
@@ -119,16 +122,35 @@ def _run(
     return report
 
 
+class PurgeIncomplete(Exception):
+    """The data is erased in the database, but a copy may remain in SQLite's log file."""
+
+
 def _compact(session: DbSession) -> None:
-    """Leave no erased text in SQLite's files: merge the search index, empty the WAL."""
+    """Leave no erased text in SQLite's files: merge the search index, empty the WAL.
+
+    The checkpoint cannot finish while another connection reads an older snapshot, so it
+    is tried until the log is truncated; if it never is, PurgeIncomplete says so.
+    """
     bind = session.get_bind()
     if bind.dialect.name != "sqlite":
         return
     session.execute(sa.text("INSERT INTO submissions_fts(submissions_fts) VALUES ('optimize')"))
     session.commit()
-    connection = session.connection()
-    connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    session.commit()
+    deadline = time.monotonic() + CHECKPOINT_SECONDS
+    while True:
+        busy, frames, _moved = session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        session.commit()
+        if busy == 0 and frames <= 0:  # truncated (0), or not in WAL mode at all (-1)
+            return
+        if time.monotonic() > deadline:
+            raise PurgeIncomplete(
+                "the erased data is gone from the database, but SQLite's write-ahead log "
+                "could not be emptied because another process is reading the database; "
+                "copies may remain in the -wal file until it is. Run the purge again when "
+                "the app is idle (or stopped)."
+            )
+        time.sleep(0.1)
 
 
 def purge_closed(session: DbSession, uploads: Path, days: int) -> PurgeReport:
@@ -156,15 +178,29 @@ def purge_reference(session: DbSession, uploads: Path, reference: str) -> PurgeR
 
 
 def purge_email(session: DbSession, uploads: Path, email: str) -> PurgeReport:
-    """Erase every submission from an address, and every email sent to it."""
+    """Erase every submission from an address, and every email sent to it.
+
+    A reader who did not agree to be contacted left no address on their submission; their
+    receipt's keyed hash still finds it.
+    """
     address = email.strip().lower()
+    key = notify.address_key(address)
+    receipts = sa.select(OutboxEmail.submission_id).where(
+        OutboxEmail.recipient_key == key, OutboxEmail.submission_id.is_not(None)
+    )
     found = list(
-        session.scalars(sa.select(Submission).where(sa.func.lower(Submission.email) == address))
+        session.scalars(
+            sa.select(Submission).where(
+                sa.or_(sa.func.lower(Submission.email) == address, Submission.id.in_(receipts))
+            )
+        )
     )
     return _run(
         session,
         found,
         uploads,
         "on the reader's request",
-        extra_emails=sa.func.lower(OutboxEmail.recipient) == address,
+        extra_emails=sa.or_(
+            sa.func.lower(OutboxEmail.recipient) == address, OutboxEmail.recipient_key == key
+        ),
     )

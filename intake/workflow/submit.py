@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from intake import attachments, notify
-from intake.directory import snapshot
+from intake.directory import Snapshot, snapshot
 from intake.language import detect
 from intake.models import (
     Attachment,
@@ -75,11 +75,13 @@ def submit(
     files: Sequence[attachments.Incoming] = (),
     uploads: Path | None = None,
     limits: attachments.Limits = DEFAULT_LIMITS,
+    receipt_allowed: Callable[[], bool] = lambda: True,
 ) -> str:
     """Store, route and queue emails for a submission in one transaction; return its reference.
 
     Files are checked and written first (AttachmentError if one is refused, nothing kept);
-    if the transaction then fails, they are deleted again.
+    if the transaction then fails, they are deleted again. `receipt_allowed` is asked
+    only when a receipt would be sent (the form counts receipts per client with it).
     """
     now = now or utcnow()
     stored: list[attachments.Stored] = []
@@ -99,8 +101,10 @@ def submit(
             assignee_id=snap.reporter_ids.get(decision.reporter or ""),
             subject=new.subject,
             body=new.body,
-            name=new.name,
-            email=new.email,
+            # Without consent to be contacted, the name and address are not kept: the
+            # address serves the receipt alone (its outbox row forgets it once sent).
+            name=new.name if new.consent_contact else "",
+            email=new.email if new.consent_contact else "",
             consent_contact=new.consent_contact,
             consent_publish=new.consent_publish,
             sensitive=new.sensitive,
@@ -154,21 +158,8 @@ def submit(
             topic_label=snap.topic_labels.get(decision.topic or ""),
             email_content=snap.directory.desks[decision.desk].email_content,
         )
-        _queue(session, notice, f"notice to {decision.to}", now)
-        if new.email:
-            if notify.ack_allowed(session, new.email, now):
-                receipt = notify.reader_ack(submission, snap.newsroom)
-                _queue(session, receipt, "reader's receipt", now)
-            else:
-                session.add(
-                    Event(
-                        submission=submission,
-                        kind="ack_skipped",
-                        actor="system",
-                        detail="reader's receipt not sent: too many to this address this hour",
-                        created_at=now,
-                    )
-                )
+        _queue(session, notice, f"notice to {_whom(snap, decision)}", now)
+        _queue_receipt(session, submission, new, snap.newsroom, receipt_allowed, now)
         session.commit()
     except BaseException:
         session.rollback()
@@ -176,6 +167,48 @@ def submit(
             attachments.discard(stored, uploads)
         raise
     return submission.reference
+
+
+def _whom(snap: Snapshot, decision: Decision) -> str:
+    """Name who a notice goes to, for the history (a name, never an address)."""
+    for reporter in snap.directory.reporters:
+        if reporter.slug == decision.reporter:
+            return reporter.name
+    return f"the {snap.directory.desks[decision.desk].name} inbox"
+
+
+def _queue_receipt(
+    session: DbSession,
+    submission: Submission,
+    new: NewSubmission,
+    newsroom: notify.Newsroomish,
+    receipt_allowed: Callable[[], bool],
+    now: datetime,
+) -> None:
+    """Queue the reader's receipt, unless it would disclose or flood; say why it was not."""
+    if not new.email:
+        return
+    why_not = ""
+    if new.sensitive and not new.consent_contact:
+        # A receipt in a shared or watched mailbox is itself a disclosure.
+        why_not = "the tip is sensitive and the reader did not agree to be contacted"
+    elif not notify.ack_allowed(session, new.email, now):
+        why_not = "too many to this address this hour"
+    elif not receipt_allowed():
+        why_not = "too many from this client this hour"
+    if why_not:
+        session.add(
+            Event(
+                submission=submission,
+                kind="ack_skipped",
+                actor="system",
+                detail=f"reader's receipt not sent: {why_not}",
+                created_at=now,
+            )
+        )
+        return
+    receipt = notify.reader_ack(submission, newsroom, new.email)
+    _queue(session, receipt, "reader's receipt", now)
 
 
 def _queue(session: DbSession, email: OutboxEmail, what: str, now: datetime) -> None:

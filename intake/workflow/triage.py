@@ -197,7 +197,7 @@ def assign(
         )
         email.created_at = email.next_attempt_at = now
         session.add(email)
-        session.add(_event(submission, actor, "emailed", f"notice to {to} queued", now))
+        session.add(_event(submission, actor, "emailed", f"notice to {label} queued", now))
 
     _commit(session, submission, change)
 

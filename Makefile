@@ -78,11 +78,19 @@ $(AXE): package.json package-lock.json
 
 browser-deps: $(CHROMIUM) $(AXE)
 
-pytest: setup browser-deps
+## What the mail-in tests need: Debian's Dovecot IMAP server (the tests start their own).
+DOVECOT := /usr/sbin/dovecot
+
+$(DOVECOT):
+	@command -v apt-get >/dev/null || { echo "install Dovecot's IMAP server at $(DOVECOT)"; exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+
+pytest: setup browser-deps $(DOVECOT)
 	$(BIN)/pytest -q
 
 ## The same suite on a throwaway PostgreSQL cluster (installed with apt-get if missing).
-pytest-postgres: setup browser-deps
+pytest-postgres: setup browser-deps $(DOVECOT)
 	scripts/with-postgres.sh $(BIN)/pytest -q -p no:cacheprovider
 
 ## Set up and run the whole suite: lint, types, tests on SQLite, then on PostgreSQL.

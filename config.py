@@ -68,6 +68,15 @@ class Config:
 
     # Where rate-limit counters live; None: a SQLite file in the instance folder, shared
     # by every worker process of this machine (intake.ratelimit). Several machines: Redis.
+    # Incoming mail by IMAP (`flask intake fetch-mail`): the mailbox readers write to.
+    INTAKE_IMAP_HOST: str | None = os.environ.get("INTAKE_IMAP_HOST") or None
+    INTAKE_IMAP_PORT: int | None = env_int("INTAKE_IMAP_PORT", 0) or None  # 993, or 143 without TLS
+    INTAKE_IMAP_USER: str | None = os.environ.get("INTAKE_IMAP_USER") or None
+    INTAKE_IMAP_PASSWORD: str | None = os.environ.get("INTAKE_IMAP_PASSWORD") or None
+    INTAKE_IMAP_FOLDER = os.environ.get("INTAKE_IMAP_FOLDER") or "INBOX"
+    INTAKE_IMAP_TLS = env_bool("INTAKE_IMAP_TLS", True)
+    INTAKE_IMAP_DONE_FOLDER = os.environ.get("INTAKE_IMAP_DONE_FOLDER") or "intake-done"
+
     RATELIMIT_STORAGE_URI: str | None = os.environ.get("RATELIMIT_STORAGE_URI") or None
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     # Generous per client: readers behind one mobile carrier or a café share an address.

@@ -9,10 +9,10 @@ import secrets
 import tempfile
 import unicodedata
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import filetype
 from flask_babel import gettext as _
@@ -152,6 +152,15 @@ class Limits:
     # Decoding costs memory by pixels, not bytes: a small PNG can hold 88 megapixels.
     image_pixels: int = 40 * MEGAPIXEL
     total_pixels: int = 80 * MEGAPIXEL
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Limits:
+        """Read the INTAKE_MAX_* settings (the form and mail in share them)."""
+        return cls(
+            count=int(config["INTAKE_MAX_FILES"]),
+            each=int(config["INTAKE_MAX_FILE_MB"]) * 1024 * 1024,
+            total=int(config["INTAKE_MAX_TOTAL_MB"]) * 1024 * 1024,
+        )
 
 
 @dataclass(frozen=True)

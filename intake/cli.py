@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import click
 from flask import Flask, current_app
@@ -27,6 +28,8 @@ from intake import reference as references
 from intake.delivery import Courier, Delivery, deliver_due
 from intake.directory import DirectoryError, read_newsroom, routing_directory, sync_newsroom
 from intake.extensions import db, mail
+from intake.mailin import imap
+from intake.mailin.parse import Unreadable
 from intake.models import ROLES, StaffUser
 from intake.routecheck import RouteChecker
 
@@ -193,6 +196,73 @@ def worker(once: bool, batch: int, interval: float) -> None:
         f"failed {total.failed}",
         err=True,
     )
+
+
+EX_DATAERR = 65  # sysexits.h: the MTA bounces the message with our reason
+EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again later
+
+
+def take_one_email(raw: bytes) -> tuple[int, str]:
+    """Take one email in its own transaction; return the exit status and what to say."""
+    app = current_app
+    try:
+        taken = workflow.take_mail(
+            db.session,
+            raw,
+            str(app.secret_key or ""),
+            Path(app.config["INTAKE_UPLOADS"]),
+            workflow.MailLimits.from_config(app.config),
+        )
+    except (workflow.Refused, Unreadable) as exc:
+        return EX_DATAERR, f"refused: {exc}"
+    except (SQLAlchemyError, OSError) as exc:
+        db.session.rollback()
+        return EX_TEMPFAIL, f"temporary failure ({type(exc).__name__}): try again later"
+    finally:
+        db.session.remove()
+    return 0, f"{taken.outcome} {taken.reference}".strip()
+
+
+@intake_cli.command("receive-mail")
+def receive_mail() -> None:
+    """Take one RFC 5322 message on standard input (an MTA pipe, like RT's mailgate).
+
+    Exit 0 when taken or deliberately ignored; 65 when refused (the reason on standard
+    error, for the MTA's bounce); 75 on a temporary failure, so the MTA tries again.
+    """
+    limit = workflow.MailLimits.from_config(current_app.config).max_bytes
+    raw = sys.stdin.buffer.read(limit + 1)  # no further: a huge message is refused unread
+    status, said = take_one_email(raw)
+    click.echo(said, err=True)
+    sys.exit(status)
+
+
+IMAP_ANSWERS = {0: "taken", EX_DATAERR: "refused", EX_TEMPFAIL: "later"}
+
+
+@intake_cli.command("fetch-mail")
+@click.option("--once", is_flag=True, help="Take what is in the mailbox now, then exit.")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between passes.")
+def fetch_mail(once: bool, interval: float) -> None:
+    """Read the IMAP mailbox (INTAKE_IMAP_*) into intake; move each message when taken."""
+    try:
+        settings = imap.ImapSettings.from_config(current_app.config)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def handle(raw: bytes) -> imap.Taken:
+        status, _said = take_one_email(raw)
+        return cast(imap.Taken, IMAP_ANSWERS.get(status, "later"))
+
+    try:
+        if once:
+            report = imap.fetch_once(settings, handle)
+            click.echo(f"fetch-mail: {report}", err=True)
+            return
+        with stop_on_signals() as stopping:
+            imap.fetch_forever(settings, handle, interval, stopping)
+    except imap.MailboxError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @intake_cli.command("mailcatcher")

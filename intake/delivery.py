@@ -107,7 +107,9 @@ def message(row: OutboxEmail) -> Message:
         recipients=[row.recipient],
         body=row.body,
         reply_to=row.reply_to or None,
-        extra_headers={"Auto-Submitted": "auto-generated"},
+        # A person's reply is not automatic mail; everything else intake sends is, so
+        # well-behaved clients do not auto-reply to it.
+        extra_headers={} if row.purpose == "reply" else {"Auto-Submitted": "auto-generated"},
     )
     built.msgId = row.message_id
     return built
@@ -271,10 +273,7 @@ class Recorder:
             self._thread.start()
 
     def _begin(self) -> sa.RootTransaction:
-        transaction = self.connection.begin()
-        if self.dialect == "postgresql":
-            self.connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        return transaction
+        return self.connection.begin()
 
     def _mine(self, ids: list[int]) -> sa.ColumnElement[bool]:
         # Only rows still leased to this pass: after a lease ran out, another worker owns it.
@@ -409,8 +408,12 @@ def _recorder(
     engine = bind if isinstance(bind, sa.Engine) else bind.engine
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
+        postgresql = connection.dialect.name == "postgresql"
         if sqlite:
             connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            connection.commit()
+        if postgresql:  # for this connection's transactions, until it goes back to the pool
+            connection.exec_driver_sql("SET synchronous_commit TO OFF")
             connection.commit()
         recorder = Recorder(connection, token, clock, lag)
         try:
@@ -419,10 +422,11 @@ def _recorder(
             try:
                 recorder.close()  # every accepted email written, or the writer's error raised
             finally:
-                if sqlite:
+                restore = "PRAGMA synchronous=FULL" if sqlite else "RESET synchronous_commit"
+                if sqlite or postgresql:
                     with suppress(sa.exc.SQLAlchemyError):
                         connection.rollback()
-                        connection.exec_driver_sql("PRAGMA synchronous=FULL")
+                        connection.exec_driver_sql(restore)
                         connection.commit()
 
 

@@ -197,6 +197,9 @@ class Submission(Base):
     first_action_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # When it last reached a final status (cleared on reopening): retention counts from here.
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    # When the reader last wrote again (by email or the follow-up page) and no staff member
+    # has acted since: the inbox marks it "reader replied".
+    reader_replied_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # When the reader's text and contact details were erased; the row stays for statistics.
     purged_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # Bumped by every change; a form carries it, so a second editor cannot overwrite unseen.
@@ -282,6 +285,23 @@ class OutboxEmail(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     submission: so.Mapped[Submission | None] = so.relationship()
+
+
+class InboundMessage(Base):
+    """An email that reached intake (pipe or IMAP), kept once by Message-ID, and its fate."""
+
+    __tablename__ = "inbound_messages"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # The sender's Message-ID, or a hash of the bytes when it has none: the same message
+    # through both entry points, or fetched twice, is taken once.
+    message_key: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
+    # What it became: reply, new, note, bounce, ignored (never its text or sender).
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(16))
+    submission_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("submissions.id"), index=True
+    )
+    received_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StaffUser(Base):

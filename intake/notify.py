@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import uuid
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask import current_app
 
+from intake import thread_ids
 from intake.delivery import seal
 from intake.language import name as language_name
 from intake.links import defang, is_newsroom_link, newsroom_hosts
@@ -27,9 +27,11 @@ SUBJECT_EXCERPT = 100
 ACKS_PER_HOUR = 3
 
 
-def _message_id(sender: str) -> str:
-    domain = sender.rpartition("@")[2] or "intake.invalid"
-    return f"<{uuid.uuid4().hex}@{domain}>"
+def _message_id(sender: str, submission: Submission) -> str:
+    """Return a Message-ID carrying a signed token for this submission's thread."""
+    if submission.id is None:
+        raise ValueError("flush the submission before composing its emails (it needs its id)")
+    return thread_ids.make(sender, submission.id, str(current_app.secret_key or ""))
 
 
 class Newsroomish(Protocol):
@@ -99,15 +101,16 @@ def reporter_notice(
         language=language_name(submission.language or "und"),
         **story_link(submission.article, newsroom.public_url),
     )
-    reply_to = submission.email if with_text and submission.consent_contact else ""
     return _sealed(
         OutboxEmail(
             submission=submission,
             purpose="reporter_notice",
-            message_id=_message_id(newsroom.sender),
+            message_id=_message_id(newsroom.sender, submission),
             sender=newsroom.sender,
             recipient=to,
-            reply_to=reply_to,
+            # Never the reader: a reply from the reporter's mail client comes back to intake
+            # and becomes an internal note, not an email to the reader.
+            reply_to=newsroom.sender,
             subject=notice_subject(submission, topic_label, with_text),
             body=body,
         )
@@ -136,6 +139,38 @@ def address_key(address: str) -> str:
     secret = str(current_app.secret_key or "").encode()
     message = f"intake-address:{local}@{domain}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def reader_replied(
+    submission: Submission,
+    to: str,
+    newsroom: Newsroomish,
+    email_content: str,
+    text: str,
+    files: int,
+) -> OutboxEmail:
+    """Tell whoever holds a submission that its reader wrote again (text only if allowed)."""
+    with_text = carries_text(submission, email_content)
+    tag = KIND_TAGS[submission.kind]
+    return _sealed(
+        OutboxEmail(
+            submission=submission,
+            purpose="reader_replied",
+            message_id=_message_id(newsroom.sender, submission),
+            sender=newsroom.sender,
+            recipient=to,
+            reply_to=newsroom.sender,
+            subject=clean_line(f"[{tag}] The reader wrote again ({submission.reference})"),
+            body=render(
+                "email/reader_replied.txt",
+                submission=submission,
+                with_text=with_text,
+                text=text,
+                files=files,
+                link=staff_link(newsroom, submission),
+            ),
+        )
+    )
 
 
 def ack_allowed(session: DbSession, address: str, now: datetime) -> bool:
@@ -174,7 +209,7 @@ def reader_ack(submission: Submission, newsroom: Newsroomish, to: str) -> Outbox
         OutboxEmail(
             submission=submission,
             purpose="reader_ack",
-            message_id=_message_id(newsroom.sender),
+            message_id=_message_id(newsroom.sender, submission),
             sender=newsroom.sender,
             recipient=to,
             recipient_key=address_key(to),
@@ -189,23 +224,43 @@ def reader_ack(submission: Submission, newsroom: Newsroomish, to: str) -> Outbox
     )
 
 
+REPLY_SUBJECTS = {
+    ("en", "tip"): "About your tip ({reference})",
+    ("en", "question"): "About your question ({reference})",
+    ("ru", "tip"): "О вашем сообщении ({reference})",
+    ("ru", "question"): "О вашем вопросе ({reference})",
+    ("uk", "tip"): "Про ваше повідомлення ({reference})",
+    ("uk", "question"): "Про ваше запитання ({reference})",
+}
+
+
 def staff_reply(
     submission: Submission, desk: Desk | None, newsroom: Newsroomish, text: str
 ) -> OutboxEmail:
-    """Compose a reporter's reply to the reader, sent from the desk's address."""
+    """Compose a reporter's reply to the reader, in the reader's language, from the desk.
+
+    It is written by a person, so it is not marked Auto-Submitted; a line at its top asks
+    the reader to write above it, which is where intake cuts their reply from the quote.
+    """
     sender = desk.email if desk else newsroom.sender
-    tag = "question" if submission.kind == "question" else "tip"
+    locale = submission.locale if (submission.locale, "tip") in REPLY_SUBJECTS else "en"
+    subject = REPLY_SUBJECTS[(locale, submission.kind)].format(reference=submission.reference)
     return _sealed(
         OutboxEmail(
             submission=submission,
             purpose="reply",
-            message_id=_message_id(sender),
+            message_id=_message_id(sender, submission),
             sender=sender,
             recipient=submission.email,
-            reply_to=sender,
-            subject=clean_line(f"About your {tag} ({submission.reference})"),
+            # Replies come back to intake's own mailbox, which reads them into the thread.
+            reply_to=newsroom.sender,
+            subject=clean_line(subject),
             body=render(
-                "email/reply.txt", submission=submission, text=text, newsroom=newsroom, desk=desk
+                f"email/reply.{locale}.txt",
+                submission=submission,
+                text=text,
+                newsroom=newsroom,
+                desk=desk,
             ),
         )
     )

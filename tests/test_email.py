@@ -65,7 +65,7 @@ def test_submission_reaches_the_reporter_with_everything_they_need(
     assert message["To"] == "iryna.koval@example.org"
     assert message["From"] == "tips@example.org"
     assert message["Subject"] == f"[Tip] Russia-Ukraine war — Hospital data ({reference})"
-    assert message["Reply-To"] == "olena@example.org"
+    assert message["Reply-To"] == "tips@example.org"  # intake's mailbox, never the reader
     [stored] = [e for e in outbox(mail_app) if e.purpose == "reporter_notice"]
     assert message["Message-ID"] == stored.message_id
     body = notice.text()
@@ -96,7 +96,7 @@ def test_no_email_no_receipt_and_no_reply_to(mail_app: Flask, smtp: SMTPSink) ->
     submit(mail_app, body=TEXT, reporter="iryna")
     run_worker(mail_app)
     [notice] = smtp.received
-    assert notice.message["Reply-To"] is None
+    assert notice.message["Reply-To"] == "tips@example.org"
     assert "did not agree to be contacted" in notice.text()
 
 
@@ -104,7 +104,7 @@ def test_contact_details_only_with_consent(mail_app: Flask, smtp: SMTPSink) -> N
     submit(mail_app, body=TEXT, name="Olena", email="olena@example.org", reporter="iryna")
     run_worker(mail_app)
     notice = next(m for m in smtp.received if "iryna.koval@example.org" in m.rcpt_tos)
-    assert notice.message["Reply-To"] is None
+    assert notice.message["Reply-To"] == "tips@example.org"
     assert b"olena@example.org" not in notice.raw
     assert b"Olena" not in notice.raw
 
@@ -139,7 +139,7 @@ def test_link_only_desk_gets_no_text_and_no_contact(mail_app: Flask, smtp: SMTPS
     run_worker(mail_app)
     notice = next(m for m in smtp.received if "lee.park@example.org" in m.rcpt_tos)
     assert notice.message["Subject"] == f"[Tip] Energy and markets ({reference})"
-    assert notice.message["Reply-To"] is None
+    assert notice.message["Reply-To"] == "tips@example.org"
     assert_no_reader_text(
         notice.raw, "OPEC leak", "draft communique", "Trader Joe", "joe@example.org"
     )

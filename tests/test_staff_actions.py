@@ -145,9 +145,11 @@ def test_reply_goes_from_the_desk_to_the_reader_and_is_stored(
     assert (email.sender, email.recipient, email.reply_to) == (
         "worldnews@example.org",
         "olena@example.org",
-        "worldnews@example.org",
+        "tips@example.org",  # the reader's answer comes back into intake's thread
     )
-    assert email.subject == f"About your tip ({ref})"
+    locale = get_submission(app, ref).locale
+    subjects = {"en": "About your tip", "ru": "О вашем сообщении", "uk": "Про ваше повідомлення"}
+    assert email.subject == f"{subjects[locale]} ({ref})"
     assert text in email.body
     event = get_submission(app, ref).events[-1]
     assert (event.kind, event.detail) == ("reply", text)

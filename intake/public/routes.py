@@ -104,11 +104,7 @@ def submit() -> ResponseReturnValue:
             form.to_submission(str(get_locale() or "en")),
             files=[Incoming(f.filename or "", f.stream) for f in request.files.getlist("files")],
             uploads=Path(current_app.config["INTAKE_UPLOADS"]),
-            limits=Limits(
-                count=current_app.config["INTAKE_MAX_FILES"],
-                each=current_app.config["INTAKE_MAX_FILE_MB"] * 1024 * 1024,
-                total=current_app.config["INTAKE_MAX_TOTAL_MB"] * 1024 * 1024,
-            ),
+            limits=Limits.from_config(current_app.config),
             receipt_allowed=receipt_allowed,
         )
     except AttachmentError as exc:

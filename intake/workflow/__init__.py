@@ -1,5 +1,7 @@
 """Use cases, each committed in one transaction: the reader's submission, staff triage, outbox."""
 
+from intake.workflow.mailin import MailLimits, Refused, Taken
+from intake.workflow.mailin import take as take_mail
 from intake.workflow.outbox import cancel as cancel_email
 from intake.workflow.outbox import send_again as send_email_again
 from intake.workflow.purge import (
@@ -28,10 +30,13 @@ __all__ = [
     "TRANSITIONS",
     "BulkResult",
     "Conflict",
+    "MailLimits",
     "NewSubmission",
     "NotAllowed",
     "PurgeIncomplete",
     "PurgeReport",
+    "Refused",
+    "Taken",
     "Target",
     "add_note",
     "assign",
@@ -46,4 +51,5 @@ __all__ = [
     "reply",
     "send_email_again",
     "submit",
+    "take_mail",
 ]

@@ -24,7 +24,7 @@ FINAL_STATUSES = ("answered", "used", "closed", "spam", "duplicate")
 # Seconds purge keeps trying to empty SQLite's write-ahead log before it gives up.
 CHECKPOINT_SECONDS = 10.0
 # Events whose detail can hold the reader's words or what staff wrote about them.
-TEXT_EVENTS = ("routed", "note", "reply")
+TEXT_EVENTS = ("routed", "note", "reply", "reader_message")
 ORPHAN_GRACE = 3600  # seconds: a file younger than this may belong to a submit in progress
 
 

@@ -76,12 +76,14 @@ def submit(
     uploads: Path | None = None,
     limits: attachments.Limits = DEFAULT_LIMITS,
     receipt_allowed: Callable[[], bool] = lambda: True,
+    on_stored: Callable[[Submission], None] | None = None,
 ) -> str:
     """Store, route and queue emails for a submission in one transaction; return its reference.
 
     Files are checked and written first (AttachmentError if one is refused, nothing kept);
     if the transaction then fails, they are deleted again. `receipt_allowed` is asked
-    only when a receipt would be sent (the form counts receipts per client with it).
+    only when a receipt would be sent (the form counts receipts per client with it);
+    `on_stored` adds to the same transaction (mail in records the message it came from).
     """
     now = now or utcnow()
     stored: list[attachments.Stored] = []
@@ -119,29 +121,7 @@ def submit(
         )
         session.add(submission)
         session.add(Event(submission=submission, kind="created", actor="reader", created_at=now))
-        for item in stored:
-            session.add(
-                Attachment(
-                    submission=submission,
-                    stored_name=item.stored_name,
-                    original_name=item.original_name,
-                    media_type=item.media_type,
-                    size=item.size,
-                    sha256=item.sha256,
-                    cleaned=item.cleaned,
-                    note=item.note,
-                    created_at=now,
-                )
-            )
-            session.add(
-                Event(
-                    submission=submission,
-                    kind="attachment",
-                    actor="system",
-                    detail=f"{item.media_type}, {item.size:,} bytes: {item.note}",
-                    created_at=now,
-                )
-            )
+        attach(session, submission, stored, now)
         session.add(
             Event(
                 submission=submission,
@@ -151,6 +131,7 @@ def submit(
                 created_at=now,
             )
         )
+        session.flush()  # the emails' Message-IDs are signed for the submission's id
         notice = notify.reporter_notice(
             submission,
             decision.to,
@@ -160,6 +141,8 @@ def submit(
         )
         _queue(session, notice, f"notice to {_whom(snap, decision)}", now)
         _queue_receipt(session, submission, new, snap.newsroom, receipt_allowed, now)
+        if on_stored is not None:
+            on_stored(submission)
         session.commit()
     except BaseException:
         session.rollback()
@@ -167,6 +150,35 @@ def submit(
             attachments.discard(stored, uploads)
         raise
     return submission.reference
+
+
+def attach(
+    session: DbSession, submission: Submission, stored: Sequence[attachments.Stored], now: datetime
+) -> None:
+    """Add stored files to a submission, with an event each (in the caller's transaction)."""
+    for item in stored:
+        session.add(
+            Attachment(
+                submission=submission,
+                stored_name=item.stored_name,
+                original_name=item.original_name,
+                media_type=item.media_type,
+                size=item.size,
+                sha256=item.sha256,
+                cleaned=item.cleaned,
+                note=item.note,
+                created_at=now,
+            )
+        )
+        session.add(
+            Event(
+                submission=submission,
+                kind="attachment",
+                actor="system",
+                detail=f"{item.media_type}, {item.size:,} bytes: {item.note}",
+                created_at=now,
+            )
+        )
 
 
 def _whom(snap: Snapshot, decision: Decision) -> str:

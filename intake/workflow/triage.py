@@ -96,6 +96,7 @@ def _commit(
         with session.no_autoflush:
             if submission.first_action_at is None:
                 submission.first_action_at = now
+            submission.reader_replied_at = None  # a staff member has acted since
             submission.updated_at = now
             change(now)
         session.commit()

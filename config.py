@@ -84,6 +84,8 @@ class Config:
     INTAKE_SUBMIT_LIMIT = os.environ.get("INTAKE_SUBMIT_LIMIT") or "30 per hour;5 per minute"
     # ... and every POST of the form, generously, so a script cannot hammer the page.
     INTAKE_POST_LIMIT = os.environ.get("INTAKE_POST_LIMIT") or "300 per hour;30 per minute"
+    # Follow-up page: sign-in tries and messages per client, and sign-in tries per reference.
+    INTAKE_FOLLOWUP_LIMIT = os.environ.get("INTAKE_FOLLOWUP_LIMIT") or "20 per hour"
     # Receipt emails a client may cause an hour, whatever addresses it types.
     INTAKE_RECEIPT_LIMIT = os.environ.get("INTAKE_RECEIPT_LIMIT") or "10 per hour"
     INTAKE_LOGIN_LIMIT_ACCOUNT = os.environ.get("INTAKE_LOGIN_LIMIT_ACCOUNT") or "10 per hour"

@@ -197,6 +197,9 @@ class Submission(Base):
     first_action_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # When it last reached a final status (cleared on reopening): retention counts from here.
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime(), index=True)
+    # The Argon2id hash of the reader's follow-up passphrase (shown once, on the thanks
+    # page); with it and the reference they can read replies and write again, anonymously.
+    followup_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     # When the reader last wrote again (by email or the follow-up page) and no staff member
     # has acted since: the inbox marks it "reader replied".
     reader_replied_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())

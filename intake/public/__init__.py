@@ -1,7 +1,7 @@
-"""The reader's pages: the tip and question form and its thank-you page."""
+"""The reader's pages: the form, its thank-you page, and the anonymous follow-up page."""
 
 from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from intake.public import routes  # noqa: E402, F401 - registers the views on bp
+from intake.public import followup, routes  # noqa: E402, F401 - registers the views on bp

@@ -221,3 +221,21 @@ class SubmissionForm(FlaskForm):
             article=self.article.data,
             author_slug=self.reporter.data,
         )
+
+
+class FollowupSignIn(FlaskForm):
+    """Open one's conversation: the reference and the passphrase from the thanks page."""
+
+    reference = StringField(_l("Your reference"), filters=[clean_line])
+    passphrase = StringField(_l("Your follow-up passphrase"), filters=[clean_line])
+
+
+class FollowupMessage(FlaskForm):
+    """Write again on the follow-up page: text and files, as on the form."""
+
+    text = TextAreaField(_l("Write to the newsroom"), filters=[clean_multiline])
+    files = MultipleFileField(_l("Files (optional)"))
+
+
+class FollowupLeave(FlaskForm):
+    """Close the follow-up page (a POST, so another site cannot)."""

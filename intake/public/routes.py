@@ -6,7 +6,16 @@ import logging
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -14,7 +23,7 @@ from flask_wtf.csrf import CSRFError
 from limits import parse as parse_limit
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake import logs, workflow
+from intake import followup, logs, workflow
 from intake import reference as references
 from intake.attachments import AttachmentError, Incoming, Limits
 from intake.extensions import client_key, db, limiter
@@ -98,6 +107,7 @@ def submit() -> ResponseReturnValue:
         return redirect(url_for("public.thanks", reference=fake), 303)
     if not form.validate():
         return render_form(form, 400)
+    passphrase = followup.new_passphrase()
     try:
         reference = workflow.submit(
             db.session,
@@ -106,6 +116,7 @@ def submit() -> ResponseReturnValue:
             uploads=Path(current_app.config["INTAKE_UPLOADS"]),
             limits=Limits.from_config(current_app.config),
             receipt_allowed=receipt_allowed,
+            followup_passphrase=passphrase,
         )
     except AttachmentError as exc:
         form.files.errors = [f"{exc} " + _("Your text is kept; choose your files again.")]
@@ -120,6 +131,8 @@ def submit() -> ResponseReturnValue:
                 "please try again in a minute."
             ),
         )
+    # Shown once, on the thanks page, then gone: only its hash is stored.
+    session["followup_once"] = {"reference": reference, "passphrase": passphrase}
     return redirect(url_for("public.thanks", reference=reference), 303)
 
 
@@ -131,7 +144,13 @@ def thanks(reference: str) -> ResponseReturnValue:
     kind = references.kind_of(reference)
     if kind is None:
         abort(404)
-    return render_template("public/thanks.html", reference=reference, kind=kind)
+    once = session.pop("followup_once", None)
+    passphrase = ""
+    if isinstance(once, dict) and once.get("reference") == reference:
+        passphrase = str(once.get("passphrase", ""))
+    return render_template(
+        "public/thanks.html", reference=reference, kind=kind, passphrase=passphrase
+    )
 
 
 @bp.errorhandler(429)

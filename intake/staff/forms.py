@@ -53,6 +53,7 @@ class ReplyForm(VersionedForm):
     """Write to the reader."""
 
     text = TextAreaField("Reply to the reader", id="reply_text")
+    channel = SelectField("Send it", choices=[], validate_choice=False)
 
 
 class BulkForm(FlaskForm):

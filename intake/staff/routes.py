@@ -163,6 +163,12 @@ def export_csv() -> ResponseReturnValue:
     )
 
 
+CHANNEL_LABELS = {
+    "email": "by email (from the desk's address)",
+    "followup": "on the reader's follow-up page (they read it with their passphrase)",
+}
+
+
 def _article_linked(article: str) -> bool:
     newsroom = db.session.get(Newsroom, 1)
     setting = str(current_app.config.get("INTAKE_ARTICLE_HOSTS") or "")
@@ -179,11 +185,15 @@ def _render_submission(
     status_form.status.choices = list(workflow.TRANSITIONS.get(submission.status, ()))
     assign_form = forms.get("assign_form") or AssignForm(formdata=None)
     assign_form.target.choices = _targets(choices)
+    reply_form = forms.get("reply_form") or ReplyForm(formdata=None)
+    reply_form.channel.choices = [
+        (c, CHANNEL_LABELS[c]) for c in workflow.reply_channels(submission)
+    ]
     for form in (
         status_form,
         assign_form,
         forms.get("note_form") or NoteForm(formdata=None),
-        forms.get("reply_form") or ReplyForm(formdata=None),
+        reply_form,
     ):
         forms[type(form).__name__] = form
         form.version.data = str(submission.version)
@@ -196,7 +206,6 @@ def _render_submission(
             assign_form=forms["AssignForm"],
             note_form=forms["NoteForm"],
             reply_form=forms["ReplyForm"],
-            can_reply=bool(submission.email and submission.consent_contact),
             article_linked=_article_linked(submission.article),
             problem=problem,
             now=utcnow(),
@@ -322,7 +331,14 @@ def reply(reference: str) -> ResponseReturnValue:
     """Reply to the reader by email."""
 
     def action(submission: Submission, form: ReplyForm) -> None:
-        workflow.reply(db.session, submission, _user(), form.text.data or "", form.seen_version())
+        workflow.reply(
+            db.session,
+            submission,
+            _user(),
+            form.text.data or "",
+            form.seen_version(),
+            form.channel.data or "email",
+        )
 
     return _act(reference, "reply_form", ReplyForm(), action, "Reply queued for sending.")
 

@@ -1,5 +1,6 @@
 """Use cases, each committed in one transaction: the reader's submission, staff triage, outbox."""
 
+from intake.workflow.conversation import READER_SEES, followup_message
 from intake.workflow.mailin import MailLimits, Refused, Taken
 from intake.workflow.mailin import take as take_mail
 from intake.workflow.outbox import cancel as cancel_email
@@ -24,6 +25,7 @@ from intake.workflow.triage import (
     bulk_status,
     change_status,
     reply,
+    reply_channels,
 )
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "MailLimits",
     "NewSubmission",
     "NotAllowed",
+    "READER_SEES",
     "PurgeIncomplete",
     "PurgeReport",
     "Refused",
@@ -45,10 +48,12 @@ __all__ = [
     "cancel_email",
     "change_status",
     "decide",
+    "followup_message",
     "purge_closed",
     "purge_email",
     "purge_reference",
     "reply",
+    "reply_channels",
     "send_email_again",
     "submit",
     "take_mail",

@@ -22,24 +22,22 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 
-from intake import attachments, notify, thread_ids
+from intake import attachments, thread_ids
 from intake import reference as references
 from intake.language import detect
 from intake.mailin.parse import Bounce, Inbound, parse
 from intake.mailin.quotes import new_text
 from intake.models import (
     DbSession,
-    Desk,
     Event,
     InboundMessage,
-    Newsroom,
     OutboxEmail,
-    Reporter,
     Submission,
     utcnow,
 )
 from intake.text import clean_multiline
-from intake.workflow.submit import NewSubmission, attach, submit
+from intake.workflow.conversation import reader_wrote
+from intake.workflow.submit import NewSubmission, submit
 
 log = logging.getLogger(__name__)
 
@@ -214,51 +212,14 @@ def _reader_message(
     limits: MailLimits,
     now: datetime,
 ) -> Taken:
-    """Append the reader's message to the thread and tell whoever holds the submission."""
+    """Append the reader's emailed message to the thread and tell whoever holds it."""
     stored = _receive_files(inbound, uploads, limits)
     try:
-        shown = text or "(no text)"
-        session.add(
-            Event(
-                submission_id=submission.id,
-                kind="reader_message",
-                actor="reader (email)",
-                detail=shown,
-                created_at=now,
-            )
-        )
-        attach(session, submission, stored, now)
-        submission.reader_replied_at = now
-        _notify_holder(session, submission, shown, len(stored), now)
+        reader_wrote(session, submission, text, stored, "email", now)
         return _record(session, inbound, "reply", submission)
     except BaseException:
         attachments.discard(stored, uploads)
         raise
-
-
-def _notify_holder(
-    session: DbSession, submission: Submission, text: str, files: int, now: datetime
-) -> None:
-    """Email the assignee (or the desk) that the reader wrote, under the desk's email rules."""
-    newsroom = session.get(Newsroom, 1)
-    desk = session.get(Desk, submission.desk_id) if submission.desk_id else None
-    if newsroom is None or desk is None:
-        return
-    reporter = session.get(Reporter, submission.assignee_id) if submission.assignee_id else None
-    to = reporter.email if reporter is not None and reporter.active else desk.email
-    email = notify.reader_replied(submission, to, newsroom, desk.email_content, text, files)
-    email.created_at = email.next_attempt_at = now
-    session.add(email)
-    whom = reporter.name if reporter is not None and reporter.active else f"the {desk.name} inbox"
-    session.add(
-        Event(
-            submission_id=submission.id,
-            kind="emailed",
-            actor="system",
-            detail=f"notice of the reader's message to {whom} queued",
-            created_at=now,
-        )
-    )
 
 
 def _reporter_note(

@@ -24,7 +24,7 @@ FINAL_STATUSES = ("answered", "used", "closed", "spam", "duplicate")
 # Seconds purge keeps trying to empty SQLite's write-ahead log before it gives up.
 CHECKPOINT_SECONDS = 10.0
 # Events whose detail can hold the reader's words or what staff wrote about them.
-TEXT_EVENTS = ("routed", "note", "reply", "reader_message")
+TEXT_EVENTS = ("routed", "note", "reply", "reply_page", "reader_message")
 ORPHAN_GRACE = 3600  # seconds: a file younger than this may belong to a submit in progress
 
 
@@ -45,6 +45,7 @@ def erase(
     submission.subject = submission.body = submission.name = submission.email = ""
     submission.article = submission.author_slug = ""
     submission.reason = ERASED
+    submission.followup_hash = None  # the follow-up page closes with the erasure
     submission.purged_at = now
     session.execute(
         sa.update(Event)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from intake import attachments, notify
+from intake import attachments, followup, notify
 from intake.directory import Snapshot, snapshot
 from intake.language import detect
 from intake.models import (
@@ -77,13 +77,15 @@ def submit(
     limits: attachments.Limits = DEFAULT_LIMITS,
     receipt_allowed: Callable[[], bool] = lambda: True,
     on_stored: Callable[[Submission], None] | None = None,
+    followup_passphrase: str | None = None,
 ) -> str:
     """Store, route and queue emails for a submission in one transaction; return its reference.
 
     Files are checked and written first (AttachmentError if one is refused, nothing kept);
     if the transaction then fails, they are deleted again. `receipt_allowed` is asked
     only when a receipt would be sent (the form counts receipts per client with it);
-    `on_stored` adds to the same transaction (mail in records the message it came from).
+    `on_stored` adds to the same transaction (mail in records the message it came from);
+    only the hash of `followup_passphrase` is kept.
     """
     now = now or utcnow()
     stored: list[attachments.Stored] = []
@@ -116,6 +118,9 @@ def submit(
             needs_translation=decision.needs_translation,
             reason=decision.reason,
             locale=new.locale,
+            followup_hash=(
+                followup.hash_passphrase(followup_passphrase) if followup_passphrase else None
+            ),
             created_at=now,
             updated_at=now,
         )

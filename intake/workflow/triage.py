@@ -220,13 +220,34 @@ def add_note(
     )
 
 
+REPLY_CHANNELS = ("email", "followup")
+
+
+def reply_channels(submission: Submission) -> list[str]:
+    """Say how the reader can be answered: by email (with an address and consent), on
+    their follow-up page (if they have a passphrase)."""
+    channels = []
+    if submission.email and submission.consent_contact:
+        channels.append("email")
+    if submission.followup_hash:
+        channels.append("followup")
+    return channels
+
+
 def reply(
-    session: DbSession, submission: Submission, actor: StaffUser, text: str, version: int | None
+    session: DbSession,
+    submission: Submission,
+    actor: StaffUser,
+    text: str,
+    version: int | None,
+    channel: str = "email",
 ) -> None:
-    """Email the reader from the desk's address, if they left an email and consented."""
+    """Answer the reader: by email from the desk's address, or on their follow-up page."""
     check_version(session, submission, version)
-    if not (submission.email and submission.consent_contact):
-        raise NotAllowed("The reader did not leave an email address and agree to be contacted.")
+    if channel not in reply_channels(submission):
+        if channel == "email":
+            raise NotAllowed("The reader did not leave an email address and agree to be contacted.")
+        raise NotAllowed("The reader has no follow-up page (no passphrase was given).")
     text = text.strip()
     if not text:
         raise NotAllowed("Write the reply first.")
@@ -235,10 +256,13 @@ def reply(
     newsroom = _newsroom(session)
 
     def change(now: datetime) -> None:
-        email = notify.staff_reply(submission, submission.desk, newsroom, text)
-        email.created_at = email.next_attempt_at = now
-        session.add(email)
-        session.add(_event(submission, actor, "reply", text, now))
+        if channel == "email":
+            email = notify.staff_reply(submission, submission.desk, newsroom, text)
+            email.created_at = email.next_attempt_at = now
+            session.add(email)
+        # Both kinds are shown to the reader on their follow-up page.
+        kind = "reply" if channel == "email" else "reply_page"
+        session.add(_event(submission, actor, kind, text, now))
 
     _commit(session, submission, change)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import signal
 import socket
@@ -33,6 +34,7 @@ from intake.mailin.parse import Unreadable
 from intake.models import ROLES, StaffUser
 from intake.routecheck import RouteChecker
 
+log = logging.getLogger(__name__)
 intake_cli = AppGroup("intake", help="Run intake's own tasks.")
 
 
@@ -214,6 +216,8 @@ def take_one_email(raw: bytes) -> tuple[int, str]:
             workflow.MailLimits.from_config(app.config),
         )
     except (workflow.Refused, Unreadable) as exc:
+        # The reason names sizes and kinds of file, never the sender or the text.
+        log.warning("incoming email refused: %s", exc)
         return EX_DATAERR, f"refused: {exc}"
     except (SQLAlchemyError, OSError) as exc:
         db.session.rollback()

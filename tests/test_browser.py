@@ -156,7 +156,9 @@ def test_public_page_is_small_and_talks_only_to_its_own_server(
     assert sum(sizes.values()) < 100 * 1024, sizes
 
 
-def sign_in(page: Page, live_server: LiveServer, check: Any = None) -> None:
+def sign_in(
+    page: Page, live_server: LiveServer, check: Any = None, landing: str | None = None
+) -> None:
     """Sign in as the editor: password, then the authenticator's code."""
     page.get_by_label("Email").fill("editor@example.org")
     page.get_by_label("Password").fill(STAFF_PASSWORD)
@@ -168,7 +170,10 @@ def sign_in(page: Page, live_server: LiveServer, check: Any = None) -> None:
         next_code(live_server.app, "editor@example.org")
     )
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Inbox")
+    if landing is None:
+        expect(page.get_by_role("heading", level=1)).to_have_text("Inbox")
+    else:
+        page.wait_for_url(landing)
 
 
 def test_staff_sign_in_filter_reassign_and_reply(page: Page, live_server: LiveServer) -> None:
@@ -244,4 +249,31 @@ def test_screenshots_of_the_form(
     assert overflow <= 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"form-{locale}-{width}.png"), full_page=True)
+    context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_submission_page_is_a_conversation_with_actions_beside_or_below(
+    browser: Browser, live_server: LiveServer, width: int
+) -> None:
+    reference = make_submission(live_server.app, body=TIP, author_slug="iryna")
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(live_server.url + f"/staff/s/{reference}")
+    sign_in(page, live_server, landing=f"{live_server.url}/staff/s/{reference}")
+    page.get_by_label("Internal note (staff only)").fill("Check the bridge camera first.")
+    page.get_by_role("button", name="Add note").click()
+    note = page.locator("ol.thread li.internal")
+    expect(note).to_contain_text("not seen by the reader")
+    thread = page.locator(".thread-column").bounding_box()
+    side = page.locator(".side-column").bounding_box()
+    assert thread and side
+    if width >= 1024:
+        assert side["x"] > thread["x"] + thread["width"] - 1  # beside the thread
+    else:
+        assert side["y"] >= thread["y"] + thread["height"] - 1  # below it
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"submission-{width}.png"), full_page=True)
     context.close()

@@ -163,6 +163,8 @@ def export_csv() -> ResponseReturnValue:
     )
 
 
+# What the submission page's thread shows, in time order; everything is in the history.
+CONVERSATION = ("reader_message", "reply", "reply_page", "note")
 CHANNEL_LABELS = {
     "email": "by email (from the desk's address)",
     "followup": "on the reader's follow-up page (they read it with their passphrase)",
@@ -201,7 +203,8 @@ def _render_submission(
         render_template(
             "staff/submission.html",
             s=submission,
-            events=inbox.timeline(db.session, submission),
+            events=(events := inbox.timeline(db.session, submission)),
+            conversation=[e for e in events if e.kind in CONVERSATION],
             status_form=forms["StatusForm"],
             assign_form=forms["AssignForm"],
             note_form=forms["NoteForm"],

@@ -22,7 +22,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake import accounts, demo, workflow
+from intake import accounts, demo, logs, workflow
 from intake import export as exporting
 from intake import mailcatcher as catcher
 from intake import reference as references
@@ -216,11 +216,12 @@ def take_one_email(raw: bytes) -> tuple[int, str]:
             workflow.MailLimits.from_config(app.config),
         )
     except (workflow.Refused, Unreadable) as exc:
-        # The reason names sizes and kinds of file, never the sender or the text.
-        log.warning("incoming email refused: %s", exc)
+        # The reason can name a reader's file: the log gets only that it was refused.
+        log.warning("incoming email refused (%s)", type(exc).__name__)
         return EX_DATAERR, f"refused: {exc}"
-    except (SQLAlchemyError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the database away, or a fault: try again later
         db.session.rollback()
+        log.error("incoming email not taken: %s", logs.describe(exc))
         return EX_TEMPFAIL, f"temporary failure ({type(exc).__name__}): try again later"
     finally:
         db.session.remove()

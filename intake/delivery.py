@@ -9,6 +9,7 @@ address fails or defers that email alone; a lost connection puts the rest back, 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import threading
 import time
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_mail import Connection, Mail, Message
 
-from intake.models import ERASED, DbSession, Event, OutboxEmail, utcnow
+from intake.models import ERASED, DbSession, Event, OutboxEmail, to_whom, utcnow
 from intake.text import clean_line
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,6 @@ BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 MAX_ATTEMPTS = 12  # about 6.5 hours of retries before an email is marked failed
 LEASE = timedelta(minutes=2)
-# Emails addressed to readers: their events say "the reader", never the address.
-READER_PURPOSES = ("reader_ack", "reply")
 
 
 @dataclass
@@ -143,7 +142,7 @@ class Outgoing:
 
     def to_whom(self) -> str:
         """Say to whom, for the history: never an address."""
-        return " to the reader" if self.purpose in READER_PURPOSES else ""
+        return to_whom(self.purpose)
 
 
 Fate = Literal["retry", "failed"]
@@ -158,9 +157,17 @@ class Verdict:
     reply: str
 
 
+ADDRESS = re.compile(r"[^\s<>\"']+@[^\s<>\"']+")
+
+
+def without_addresses(text: str) -> str:
+    """Take addresses out of a server's words: an error is shown and kept, an address not."""
+    return ADDRESS.sub("(address)", text)
+
+
 def _reply(code: int, text: bytes | str) -> str:
     said = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return clean_line(f"{code} {said}")[:500]
+    return without_addresses(clean_line(f"{code} {said}"))[:500]
 
 
 def _by_code(code: int, text: bytes | str) -> Verdict:
@@ -213,21 +220,28 @@ def seal(row: OutboxEmail) -> bytes:
 # again, plus the one on the wire: 4 at the most (the issue allows 5), same Message-IDs.
 MAX_UNRECORDED = 3
 
+# A reader who did not agree to be contacted: the address served this one email, so it
+# goes (with the message's bytes) as soon as the email is sent, failed or cancelled.
+FORGET_RECIPIENT = {
+    "recipient": sa.case((OutboxEmail.forget_recipient, ERASED), else_=OutboxEmail.recipient),
+    "raw": sa.case((OutboxEmail.forget_recipient, sa.null()), else_=OutboxEmail.raw),
+}
+
 # Built once: the worker runs these for every email or few, and building a statement
 # costs more than running it.
 _SENT = (
     sa.update(OutboxEmail)
     .where(OutboxEmail.id.in_(sa.bindparam("ids", expanding=True)))
     .where(OutboxEmail.claimed_by == sa.bindparam("token"))
+    # Not if purge or staff cancelled it meanwhile: an erased row stays erased.
+    .where(OutboxEmail.state == "pending")
     .values(
         state="sent",
         sent_at=sa.bindparam("now", type_=OutboxEmail.sent_at.type),
         lease_until=None,
         attempts=OutboxEmail.attempts + 1,
         last_error="",
-        # A reader who did not agree to be contacted: the address served this email only.
-        recipient=sa.case((OutboxEmail.forget_recipient, ERASED), else_=OutboxEmail.recipient),
-        raw=sa.case((OutboxEmail.forget_recipient, sa.null()), else_=OutboxEmail.raw),
+        **FORGET_RECIPIENT,
     )
 )
 _EVENT = sa.insert(Event)
@@ -276,8 +290,13 @@ class Recorder:
         return self.connection.begin()
 
     def _mine(self, ids: list[int]) -> sa.ColumnElement[bool]:
-        # Only rows still leased to this pass: after a lease ran out, another worker owns it.
-        return sa.and_(OutboxEmail.id.in_(ids), OutboxEmail.claimed_by == self.token)
+        # Only rows still leased to this pass (after a lease ran out, another worker owns
+        # it) and still waiting (purge or staff may have cancelled it meanwhile).
+        return sa.and_(
+            OutboxEmail.id.in_(ids),
+            OutboxEmail.claimed_by == self.token,
+            OutboxEmail.state == "pending",
+        )
 
     def _events(self, rows: list[tuple[Outgoing, str, str, datetime]]) -> None:
         values = [
@@ -372,7 +391,7 @@ class Recorder:
             "lease_until": None,
         }
         if fate == "failed":
-            values.update(state="failed", failed_at=now)
+            values.update(state="failed", failed_at=now, **FORGET_RECIPIENT)
         else:
             values["next_attempt_at"] = now + backoff(attempts)
         with self._begin():

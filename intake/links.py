@@ -48,6 +48,11 @@ def is_newsroom_link(url: str, hosts: tuple[str, ...]) -> bool:
     return any(host == h or host.endswith("." + h) for h in hosts)
 
 
+def linkable(url: str, setting: str, public_url: str) -> bool:
+    """Say whether a story link may be shown as a link, by INTAKE_ARTICLE_HOSTS or default."""
+    return is_newsroom_link(url, newsroom_hosts(setting, public_url))
+
+
 def defang(url: str) -> str:
     """Write an address so that no mail client turns it into a link."""
     return url.replace("://", "[:]//").replace(".", "[.]")

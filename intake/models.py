@@ -16,6 +16,16 @@ STATUSES = ("new", "in_progress", "answered", "used", "closed", "spam", "duplica
 EMAIL_CONTENT = ("full", "link")
 OPEN_STATUSES = ("new", "in_progress")
 OUTBOX_STATES = ("pending", "sent", "failed", "cancelled")
+# Emails written to the reader (the rest go to staff): events call their recipient "the
+# reader", and their address is shown only with the reader's consent.
+READER_PURPOSES = ("reader_ack", "reply")
+
+
+def to_whom(purpose: str) -> str:
+    """Say to whom an email went, for the history: never an address."""
+    return " to the reader" if purpose in READER_PURPOSES else ""
+
+
 ROLES = ("admin", "editor", "reporter")
 # What erased reader data reads as: purge, and an address forgotten once its email is sent.
 ERASED = "(erased)"

@@ -14,7 +14,7 @@ from flask import current_app
 from intake import thread_ids
 from intake.delivery import seal
 from intake.language import name as language_name
-from intake.links import defang, is_newsroom_link, newsroom_hosts
+from intake.links import defang, linkable
 from intake.models import DbSession, Desk, OutboxEmail, Submission
 from intake.routing import without_words
 from intake.text import clean_line
@@ -59,8 +59,7 @@ def staff_link(newsroom: Newsroomish, submission: Submission) -> str:
 
 def story_link(article: str, public_url: str) -> dict[str, Any]:
     """Say how an email shows the story's address: linked only on the newsroom's sites."""
-    hosts = newsroom_hosts(current_app.config.get("INTAKE_ARTICLE_HOSTS") or "", public_url)
-    linked = is_newsroom_link(article, hosts)
+    linked = linkable(article, current_app.config.get("INTAKE_ARTICLE_HOSTS") or "", public_url)
     return {"article_linked": linked, "article_shown": article if linked else defang(article)}
 
 

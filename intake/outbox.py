@@ -17,13 +17,18 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from intake.models import OUTBOX_STATES, STATUSES, DbSession, OutboxEmail, Submission
+from intake.models import (
+    OUTBOX_STATES,
+    READER_PURPOSES,
+    STATUSES,
+    DbSession,
+    OutboxEmail,
+    Submission,
+)
 
 PAGE_STATES = ("due", "retrying", "failed", "sent")
 RECENT = timedelta(hours=24)
 PAGE_SIZE = 200
-# Emails written to the reader; their address is shown only with the reader's consent.
-READER_PURPOSES = ("reader_ack", "reply")
 
 
 @dataclass(frozen=True)

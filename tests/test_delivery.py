@@ -103,7 +103,9 @@ def test_an_error_never_names_another_emails_recipient(mail_app: Flask, smtp: SM
     for recipient, row in outbox.items():
         others = [r for r in RECIPIENTS if r != recipient]
         assert not any(other in row.last_error for other in others), row.last_error
-    assert RECIPIENTS[1] in outbox[RECIPIENTS[1]].last_error  # the server named its own
+    # The server named the address it refused; what is kept and shown names none.
+    assert "(address)" in outbox[RECIPIENTS[1]].last_error
+    assert all("@" not in row.last_error for row in outbox.values())
 
 
 def test_a_deferred_email_waits_its_backoff_then_goes(mail_app: Flask, smtp: SMTPSink) -> None:
@@ -284,3 +286,18 @@ def test_the_worker_survives_a_database_error_and_says_so(mail_app: Flask, smtp:
     assert result.exit_code == 1
     assert "database error (" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_failed_receipt_forgets_an_address_kept_without_consent(
+    mail_app: Flask, smtp: SMTPSink
+) -> None:
+    reference = make_submission(mail_app, email="olena@example.org", consent_contact=False)
+    smtp.refuse.add("olena@example.org")
+    deliver(mail_app)
+    with mail_app.app_context():
+        receipt = db.session.scalars(
+            sa.select(OutboxEmail).where(OutboxEmail.purpose == "reader_ack")
+        ).one()
+        assert (receipt.state, receipt.recipient, receipt.raw) == ("failed", "(erased)", None)
+        assert "olena" not in receipt.last_error
+    assert get_submission(mail_app, reference).email == ""

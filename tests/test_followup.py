@@ -193,3 +193,17 @@ def test_staff_are_offered_only_the_channels_the_reader_has(desk: Flask) -> None
     assert 'value="followup"' in page and 'value="email"' not in page
     assert staff_reply(desk, reference, "By email?", "email") == 400
     assert all(e.kind != "reply" for e in get_submission(desk, reference).events)
+
+
+def test_a_database_error_keeps_the_readers_text(app: Flask) -> None:
+    client = app.test_client()
+    reference, passphrase = send_anonymous_tip(client)
+    open_conversation(client, reference, passphrase)
+    with app.app_context():
+        db.session.execute(sa.text("DROP TABLE outbox_emails"))  # the holder's notice fails
+        db.session.commit()
+    text = "Ось що я бачив сьогодні вранці біля мосту."
+    response = client.post("/followup/message", data={"text": text})
+    assert response.status_code == 503
+    assert text in response.get_data(as_text=True)
+    assert all(e.kind != "reader_message" for e in get_submission(app, reference).events)

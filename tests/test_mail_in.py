@@ -329,3 +329,25 @@ def test_our_replies_carry_the_separator_the_stripper_cuts_at(app: Flask, locale
     template = Path(app.root_path) / "templates" / "email" / f"reply.{locale}.txt"
     first_line = template.read_text(encoding="utf-8").splitlines()[0]
     assert first_line in SEPARATORS
+
+
+def test_an_erased_conversation_takes_no_more_mail(app: Flask, reference: str) -> None:
+    receipt = sent_to_reader(app, reference)
+    assert (
+        app.test_cli_runner().invoke(args=["intake", "purge", "--reference", reference]).exit_code
+        == 0
+    )
+    status, said = receive(app, email("Is anyone there?", in_reply_to=receipt.message_id))
+    assert status == 0 and said.startswith("new ")
+    assert events(app, reference, "reader_message") == []
+    assert get_submission(app, reference).reader_replied_at is None
+
+
+def test_control_characters_in_ids_do_not_stop_the_door(app: Flask) -> None:
+    raw = email("A tip with a broken header, long enough to keep.").replace(
+        b"Message-ID: <", b"Message-ID: <\x00"
+    )
+    raw = raw.replace(b"Subject:", b"References: <a\x00b@example.net>\nSubject:", 1)
+    status, _said = receive(app, raw)
+    assert status == 0
+    assert count(app, Submission) == 1

@@ -86,7 +86,7 @@ def _bounce(message: Message) -> Bounce | None:
             original = _original_id(part)
     if not original:
         return None
-    return Bounce(original, clean_line(status)[:32], clean_line(diagnostic)[:300])
+    return Bounce(clean_line(original), clean_line(status)[:32], clean_line(diagnostic)[:300])
 
 
 def _original_id(part: Message) -> str:
@@ -128,7 +128,8 @@ def parse(raw: bytes) -> Inbound:
     except (TypeError, ValueError, IndexError):
         addresses = []
     name, address = addresses[0] if addresses else ("", "")
-    message_id = str(message.get("message-id", "")).strip()
+    # Control characters (a NUL, say) in an id would stop a database at the door.
+    message_id = clean_line(str(message.get("message-id", "")))
     key = message_id[:255] if message_id else "sha256:" + hashlib.sha256(raw).hexdigest()
     plain_part = message.get_body(preferencelist=("plain",))
     html_part = message.get_body(preferencelist=("html",))
@@ -140,7 +141,8 @@ def parse(raw: bytes) -> Inbound:
         sender_name=clean_line(name)[:100],
         subject=clean_line(str(message.get("subject", "")))[:200],
         references=thread_ids.referenced(
-            str(message.get("in-reply-to", "")), str(message.get("references", ""))
+            clean_line(str(message.get("in-reply-to", ""))),
+            clean_line(str(message.get("references", ""))),
         ),
         plain=_text(plain_part) if plain_part is not None else None,
         html=_text(html_part) if html_part is not None else None,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 
 from intake import followup, workflow
 from intake import reference as references
@@ -128,6 +129,15 @@ def followup_write() -> ResponseReturnValue:
     except workflow.NotAllowed as exc:
         form.text.errors = [str(exc)]
         return _conversation(submission, form, 400)
+    except SQLAlchemyError:
+        db.session.rollback()
+        form.text.errors = [
+            _(
+                "We could not save your message just now. Your text is still here: "
+                "please try again in a minute."
+            )
+        ]
+        return _conversation(submission, form, 503)
     flash(_("Sent. The newsroom will see it."))
     return redirect(url_for("public.followup_page"), 303)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -32,6 +33,9 @@ from intake.public import bp
 from intake.public.forms import BODY_PROMPTS, SubmissionForm, prefill
 
 log = logging.getLogger(__name__)
+# The passphrase rides the (signed, not encrypted) session cookie from the POST to the
+# thanks page, which removes it; if that page never loads, it is void after this long.
+PASSPHRASE_SECONDS = 600
 
 
 def _topic_choices() -> list[tuple[str, str]]:
@@ -132,7 +136,11 @@ def submit() -> ResponseReturnValue:
             ),
         )
     # Shown once, on the thanks page, then gone: only its hash is stored.
-    session["followup_once"] = {"reference": reference, "passphrase": passphrase}
+    session["followup_once"] = {
+        "reference": reference,
+        "passphrase": passphrase,
+        "at": time.time(),
+    }
     return redirect(url_for("public.thanks", reference=reference), 303)
 
 
@@ -146,7 +154,11 @@ def thanks(reference: str) -> ResponseReturnValue:
         abort(404)
     once = session.pop("followup_once", None)
     passphrase = ""
-    if isinstance(once, dict) and once.get("reference") == reference:
+    if (
+        isinstance(once, dict)
+        and once.get("reference") == reference
+        and time.time() - float(once.get("at", 0)) < PASSPHRASE_SECONDS
+    ):
         passphrase = str(once.get("passphrase", ""))
     return render_template(
         "public/thanks.html", reference=reference, kind=kind, passphrase=passphrase

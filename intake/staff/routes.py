@@ -174,9 +174,7 @@ CHANNEL_LABELS = {
 def _article_linked(article: str) -> bool:
     newsroom = db.session.get(Newsroom, 1)
     setting = str(current_app.config.get("INTAKE_ARTICLE_HOSTS") or "")
-    return bool(newsroom) and links.is_newsroom_link(
-        article, links.newsroom_hosts(setting, newsroom.public_url if newsroom else "")
-    )
+    return newsroom is not None and links.linkable(article, setting, newsroom.public_url)
 
 
 def _render_submission(

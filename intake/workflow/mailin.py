@@ -24,15 +24,18 @@ from sqlalchemy.exc import IntegrityError
 
 from intake import attachments, thread_ids
 from intake import reference as references
+from intake.delivery import FORGET_RECIPIENT, without_addresses
 from intake.language import detect
 from intake.mailin.parse import Bounce, Inbound, parse
 from intake.mailin.quotes import new_text
 from intake.models import (
+    READER_PURPOSES,
     DbSession,
     Event,
     InboundMessage,
     OutboxEmail,
     Submission,
+    to_whom,
     utcnow,
 )
 from intake.text import clean_multiline
@@ -43,7 +46,6 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["reply", "note", "new", "bounce", "ignored", "duplicate"]
 BODY_MAX = 20_000
-READER_FACING = ("reader_ack", "reply")
 REFERENCE_IN_SUBJECT = re.compile(r"\b[TQ](?:[-\s]?[2-9A-HJ-NP-Z]{4}){2}\b", re.IGNORECASE)
 
 
@@ -89,16 +91,17 @@ def take(
             "send fewer or smaller files"
         )
     inbound = parse(raw)
-    if session.scalar(
-        sa.select(InboundMessage.id).where(InboundMessage.message_key == inbound.key)
-    ):
+    seen = sa.select(InboundMessage.id).where(InboundMessage.message_key == inbound.key)
+    if session.scalar(seen) is not None:
         return Taken("duplicate")
     try:
         taken = _take(session, inbound, secret, uploads, limits, now)
     except IntegrityError:
-        # The same message through the other entry point, committed first: it is taken.
         session.rollback()
-        return Taken("duplicate")
+        if session.scalar(seen) is not None:
+            # The same message through the other entry point, committed first: taken.
+            return Taken("duplicate")
+        raise  # another conflict (a reference drawn twice): try the message again later
     except BaseException:
         session.rollback()
         raise
@@ -137,7 +140,9 @@ def _take(
     if len(text) > BODY_MAX:
         raise Refused(f"the text is longer than {BODY_MAX:,} characters")
     email, submission = _thread(session, inbound, secret)
-    if email is not None and submission is not None and email.purpose not in READER_FACING:
+    if submission is not None and submission.purged_at is not None:
+        email, submission = None, None  # an erased conversation takes nothing more
+    if email is not None and submission is not None and email.purpose not in READER_PURPOSES:
         # A reply to an email staff received (a notice): the staff member's own words.
         return _reporter_note(session, inbound, submission, text, now)
     if submission is None:
@@ -184,6 +189,7 @@ def _by_reference_from_its_reader(session: DbSession, inbound: Inbound) -> Submi
         submission = session.scalar(sa.select(Submission).where(Submission.reference == canonical))
         if (
             submission is not None
+            and submission.purged_at is None
             and submission.email
             and inbound.sender
             and submission.email.lower() == inbound.sender
@@ -245,11 +251,17 @@ def _bounce(session: DbSession, inbound: Inbound, bounce: Bounce, now: datetime)
     )
     if email is None:
         return _record(session, inbound, "ignored", None)
-    reply = " ".join(p for p in ("bounced:", bounce.status, bounce.diagnostic) if p)
-    email.state, email.failed_at, email.last_error = "failed", now, reply[:500]
+    said = " ".join(p for p in ("bounced:", bounce.status, bounce.diagnostic) if p)
+    reply = without_addresses(said)
+    session.execute(
+        sa.update(OutboxEmail)
+        .where(OutboxEmail.id == email.id)
+        .values(state="failed", failed_at=now, last_error=reply[:500], **FORGET_RECIPIENT)
+        .execution_options(synchronize_session=False)
+    )
     submission = session.get(Submission, email.submission_id) if email.submission_id else None
     if submission is not None:
-        whom = " to the reader" if email.purpose in READER_FACING else ""
+        whom = to_whom(email.purpose)
         session.add(
             Event(
                 submission_id=submission.id,

@@ -10,14 +10,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from intake.models import ERASED, DbSession, Event, OutboxEmail, StaffUser, utcnow
-from intake.outbox import READER_PURPOSES
+from intake.delivery import FORGET_RECIPIENT
+from intake.models import ERASED, DbSession, Event, OutboxEmail, StaffUser, to_whom, utcnow
 from intake.workflow.triage import NotAllowed
-
-
-def _to_whom(email: OutboxEmail) -> str:
-    # Events never hold an address.
-    return " to the reader" if email.purpose in READER_PURPOSES else ""
 
 
 def _code(error: str) -> str:
@@ -71,7 +66,7 @@ def send_again(
     if email.recipient == ERASED:
         raise NotAllowed("This email was erased with its submission; it cannot be sent again.")
     detail = (
-        f"{email.purpose}{_to_whom(email)} sent again after {email.attempts} "
+        f"{email.purpose}{to_whom(email.purpose)} sent again after {email.attempts} "
         f"failed attempt(s){_code(email.last_error)}"
     )
     changed = (
@@ -97,7 +92,7 @@ def cancel(
     """Stop an email that waits for its first or next try; it will never be sent."""
     now = now or utcnow()
     email = _load(session, email_id)
-    detail = f"{email.purpose}{_to_whom(email)} cancelled before it was sent"
+    detail = f"{email.purpose}{to_whom(email.purpose)} cancelled before it was sent"
     changed = (
         sa.update(OutboxEmail)
         .where(
@@ -111,8 +106,7 @@ def cancel(
             cancelled_at=now,
             lease_until=None,
             # An address kept only to send this email is not kept once it will not be.
-            recipient=sa.case((OutboxEmail.forget_recipient, ERASED), else_=OutboxEmail.recipient),
-            raw=sa.case((OutboxEmail.forget_recipient, sa.null()), else_=OutboxEmail.raw),
+            **FORGET_RECIPIENT,
         )
     )
     refusal = (

@@ -220,9 +220,6 @@ def add_note(
     )
 
 
-REPLY_CHANNELS = ("email", "followup")
-
-
 def reply_channels(submission: Submission) -> list[str]:
     """Say how the reader can be answered: by email (with an address and consent), on
     their follow-up page (if they have a passphrase)."""

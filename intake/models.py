@@ -210,6 +210,9 @@ class Submission(Base):
     # The Argon2id hash of the reader's follow-up passphrase (shown once, on the thanks
     # page); with it and the reference they can read replies and write again, anonymously.
     followup_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    # The one open follow-up session's random id (the browser holds it too): "Leave" or a
+    # new sign-in ends it, so a copy of an old cookie opens nothing.
+    followup_session: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     # When the reader last wrote again (by email or the follow-up page) and no staff member
     # has acted since: the inbox marks it "reader replied".
     reader_replied_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())

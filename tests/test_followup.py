@@ -207,3 +207,24 @@ def test_a_database_error_keeps_the_readers_text(app: Flask) -> None:
     assert response.status_code == 503
     assert text in response.get_data(as_text=True)
     assert all(e.kind != "reader_message" for e in get_submission(app, reference).events)
+
+
+def test_leaving_ends_every_copy_of_the_session(app: Flask) -> None:
+    client = app.test_client()
+    reference, passphrase = send_anonymous_tip(client)
+    open_conversation(client, reference, passphrase)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    client.post("/followup/leave")
+    copy = app.test_client()
+    copy.set_cookie("session", cookie.value)
+    assert TIP not in copy.get("/followup").get_data(as_text=True)
+
+
+def test_a_new_sign_in_ends_the_older_session(app: Flask) -> None:
+    first, second = app.test_client(), app.test_client()
+    reference, passphrase = send_anonymous_tip(first)
+    open_conversation(first, reference, passphrase)
+    open_conversation(second, reference, passphrase)
+    assert TIP not in first.get("/followup").get_data(as_text=True)
+    assert TIP in second.get("/followup").get_data(as_text=True)

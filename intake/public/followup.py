@@ -48,7 +48,13 @@ def _open_submission() -> Submission | None:
     submission = db.session.scalar(
         sa.select(Submission).where(Submission.reference == str(opened.get("reference", "")))
     )
-    if submission is None or submission.followup_hash is None:
+    current = submission.followup_session if submission is not None else None
+    if (
+        submission is None
+        or submission.followup_hash is None
+        or not current
+        or not hmac.compare_digest(current, str(opened.get("id", "")))
+    ):
         session.pop(SESSION_KEY, None)
         return None
     opened["seen"] = time.time()
@@ -78,7 +84,11 @@ def followup_page() -> ResponseReturnValue:
         form.passphrase.data = ""  # never written back into a page
         return render_template("public/followup_sign_in.html", form=form, problem=problem), 400
     session.pop(SESSION_KEY, None)
-    session[SESSION_KEY] = {"reference": found.reference, "seen": time.time()}
+    session[SESSION_KEY] = {
+        "reference": found.reference,
+        "id": workflow.open_followup(db.session, found),
+        "seen": time.time(),
+    }
     return redirect(url_for("public.followup_page"), 303)
 
 
@@ -146,5 +156,8 @@ def followup_write() -> ResponseReturnValue:
 def followup_leave() -> ResponseReturnValue:
     """Close the conversation in this browser."""
     if FollowupLeave().validate():
+        submission = _open_submission()
+        if submission is not None:
+            workflow.close_followup(db.session, submission)
         session.pop(SESSION_KEY, None)
     return redirect(url_for("public.followup_page"), 303)

@@ -1,6 +1,11 @@
 """Use cases, each committed in one transaction: the reader's submission, staff triage, outbox."""
 
-from intake.workflow.conversation import READER_SEES, followup_message
+from intake.workflow.conversation import (
+    READER_SEES,
+    close_followup,
+    followup_message,
+    open_followup,
+)
 from intake.workflow.mailin import MailLimits, Refused, Taken
 from intake.workflow.mailin import take as take_mail
 from intake.workflow.outbox import cancel as cancel_email
@@ -45,10 +50,12 @@ __all__ = [
     "assign",
     "bulk_assign",
     "bulk_status",
+    "close_followup",
     "cancel_email",
     "change_status",
     "decide",
     "followup_message",
+    "open_followup",
     "purge_closed",
     "purge_email",
     "purge_reference",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -65,6 +66,19 @@ def _notify_holder(
             created_at=now,
         )
     )
+
+
+def open_followup(session: DbSession, submission: Submission) -> str:
+    """Start the submission's one follow-up session (ending any other); return its id."""
+    submission.followup_session = secrets.token_urlsafe(32)
+    session.commit()
+    return submission.followup_session
+
+
+def close_followup(session: DbSession, submission: Submission) -> None:
+    """End the follow-up session: every copy of its cookie opens nothing any more."""
+    submission.followup_session = None
+    session.commit()
 
 
 def followup_message(

@@ -45,7 +45,7 @@ def erase(
     submission.subject = submission.body = submission.name = submission.email = ""
     submission.article = submission.author_slug = ""
     submission.reason = ERASED
-    submission.followup_hash = None  # the follow-up page closes with the erasure
+    submission.followup_hash = submission.followup_session = None  # the page closes too
     submission.purged_at = now
     session.execute(
         sa.update(Event)

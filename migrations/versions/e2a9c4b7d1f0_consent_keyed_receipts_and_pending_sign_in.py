@@ -8,9 +8,12 @@ Data: a reader who did not agree to be contacted keeps no name or email on the
 submission, and no event holds an address (the review's finding 4); the addresses are
 taken out of existing rows here.
 """
+import hashlib
+import hmac
 import re
 
 from alembic import op
+from flask import current_app
 import sqlalchemy as sa
 
 
@@ -36,6 +39,44 @@ def _without_address(kind, detail):
     return ADDRESS.sub("(address)", detail)
 
 
+def _address_key(secret, address):
+    """A copy of intake.notify.address_key as it is today (migrations hold copies)."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    message = f"intake-address:{local}@{domain}".encode()
+    return hmac.new(str(secret or "").encode(), message, hashlib.sha256).hexdigest()
+
+
+def _forget_old_receipts(connection):
+    """Receipts to readers who did not consent: key them, and forget their addresses.
+
+    A receipt already sent (or given up) loses its address and bytes now; one still waiting
+    keeps them until it is sent, as new ones do.
+    """
+    secret = current_app.secret_key
+    receipts = connection.execute(
+        sa.text(
+            "SELECT o.id, o.recipient, o.state FROM outbox_emails o "
+            "JOIN submissions s ON s.id = o.submission_id "
+            "WHERE o.purpose = 'reader_ack' AND s.consent_contact = :no"
+        ),
+        {"no": False},
+    ).all()
+    for email_id, recipient, state in receipts:
+        key = _address_key(secret, recipient) if "@" in recipient else ""
+        if state == "pending":
+            statement = (
+                "UPDATE outbox_emails SET recipient_key = :key, forget_recipient = :yes "
+                "WHERE id = :id"
+            )
+        else:
+            statement = (
+                "UPDATE outbox_emails SET recipient_key = :key, forget_recipient = :yes, "
+                "recipient = '(erased)', raw = NULL, last_error = '' WHERE id = :id"
+            )
+        connection.execute(sa.text(statement), {"key": key, "yes": True, "id": email_id})
+
+
 def upgrade():
     with op.batch_alter_table('outbox_emails', schema=None) as batch_op:
         batch_op.add_column(sa.Column('recipient_key', sa.String(length=64), nullable=False, server_default=''))
@@ -52,6 +93,7 @@ def upgrade():
         batch_op.alter_column('login_failures', server_default=None)
 
     connection = op.get_bind()
+    _forget_old_receipts(connection)
     connection.execute(
         sa.text(
             "UPDATE submissions SET name = '', email = '' "

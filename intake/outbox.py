@@ -73,24 +73,24 @@ def figures(session: DbSession, now: datetime) -> Figures:
     )
 
 
+def _count_by(
+    session: DbSession, column: so.InstrumentedAttribute[str], every: tuple[str, ...]
+) -> dict[str, int]:
+    """Count rows by a column's value, every known value listed (zero when absent)."""
+    counts = dict.fromkeys(every, 0)
+    rows = session.execute(sa.select(column, sa.func.count()).group_by(column)).all()
+    counts.update({value: int(n) for value, n in rows})
+    return counts
+
+
 def emails_by_state(session: DbSession) -> dict[str, int]:
     """Count every email by its stored state (for /metrics)."""
-    rows = session.execute(
-        sa.select(OutboxEmail.state, sa.func.count()).group_by(OutboxEmail.state)
-    ).all()
-    counts = dict.fromkeys(OUTBOX_STATES, 0)
-    counts.update({state: int(n) for state, n in rows})
-    return counts
+    return _count_by(session, OutboxEmail.state, OUTBOX_STATES)
 
 
 def submissions_by_status(session: DbSession) -> dict[str, int]:
     """Count every submission by status (for /metrics)."""
-    rows = session.execute(
-        sa.select(Submission.status, sa.func.count()).group_by(Submission.status)
-    ).all()
-    counts = dict.fromkeys(STATUSES, 0)
-    counts.update({status: int(n) for status, n in rows})
-    return counts
+    return _count_by(session, Submission.status, STATUSES)
 
 
 def _where(state: str, now: datetime) -> sa.ColumnElement[bool]:

@@ -352,8 +352,13 @@ def next_code(app: Flask, email: str) -> str:
         user = db.session.scalars(sa.select(StaffUser).where(StaffUser.email == address)).one()
         assert user.totp_secret
         totp = pyotp.TOTP(user.totp_secret)
-        step = max(totp.timecode(datetime.now(UTC)) - 1, user.totp_last_step + 1)
-        return totp.generate_otp(step)
+        now = datetime.now(UTC)
+        current = totp.timecode(now)
+        # The previous step's code is accepted until the current step ends; near that end
+        # it would expire on its way to the server, so take the current one instead.
+        left = totp.interval - now.timestamp() % totp.interval
+        first = current - 1 if left > 5 else current
+        return totp.generate_otp(max(first, user.totp_last_step + 1))
 
 
 class AuthActions:

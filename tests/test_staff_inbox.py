@@ -230,3 +230,32 @@ def test_status_counts_past_the_cap_are_lower_bounds(
     assert "new: 3+</a>" in html  # it read 3 rows, found 3 new, and says there may be more
     monkeypatch.setattr(inbox, "COUNT_CAP", 10)
     assert "new: 4</a>" in client.get("/staff/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed", ["{ref}", "{lower}", "{bare}", "  {lower_bare} ", "{spaced}"])
+def test_a_reference_typed_into_search_opens_that_submission(
+    app: Flask, client: FlaskClient, auth: AuthActions, staff: dict[str, str], typed: str
+) -> None:
+    ref = make_submission(app)
+    make_submission(app)
+    auth.login(staff["editor"])
+    query = typed.format(
+        ref=ref,
+        lower=ref.lower(),
+        bare=ref.replace("-", ""),
+        lower_bare=ref.replace("-", "").lower(),
+        spaced=ref.replace("-", " "),
+    )
+    response = client.get("/staff/", query_string={"q": query})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/staff/s/{ref}"
+
+
+def test_a_reference_of_another_desk_finds_nothing_for_a_reporter(
+    app: Flask, client: FlaskClient, auth: AuthActions, staff: dict[str, str]
+) -> None:
+    ref = make_submission(app)  # the world desk's
+    auth.login(staff["politics_reporter"])
+    response = client.get("/staff/", query_string={"q": ref.lower()})
+    assert response.status_code == 200
+    assert ref not in response.get_data(as_text=True).replace(f'value="{ref.lower()}"', "")

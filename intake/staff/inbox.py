@@ -13,6 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from intake import accounts, search
+from intake import reference as references
 from intake.models import (
     KINDS,
     OPEN_STATUSES,
@@ -166,9 +167,14 @@ def _where(session: DbSession, view: Viewer, filters: Filters, status: bool = Tr
     if filters.until:
         clauses.append(Submission.created_at < _start_of(filters.until + timedelta(days=1)))
     if filters.q:
-        match = search.matches(session.get_bind().dialect.name, filters.q)
-        if match is not None:
-            clauses.append(match)
+        reference = references.normalise(filters.q)
+        if reference is not None:
+            # A reference typed in any case, with dashes or without, finds that submission.
+            clauses.append(Submission.reference == reference)
+        else:
+            match = search.matches(session.get_bind().dialect.name, filters.q)
+            if match is not None:
+                clauses.append(match)
     return clauses
 
 

@@ -128,6 +128,12 @@ def inbox_page() -> ResponseReturnValue:
     """Show the filtered inbox with its counts and the dashboard."""
     view = _viewer()
     filters = inbox.parse_filters(request.args)
+    reference = references.normalise(filters.q) if filters.q else None
+    if reference is not None and db.session.scalar(
+        sa.select(Submission.id).where(Submission.reference == reference, inbox.visible(view))
+    ):
+        # Exactly one submission has that reference: open it rather than list it.
+        return redirect(url_for("staff.submission_page", reference=reference), 303)
     choices = _choices()
     bulk = BulkForm()
     bulk.action.choices = (

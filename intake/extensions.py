@@ -24,6 +24,16 @@ login_manager = LoginManager()
 babel = Babel()
 
 
+def keyed_digest(purpose: str, value: str) -> str:
+    """Return an HMAC of a value under SECRET_KEY, for one purpose (hex, 64 characters).
+
+    What it stands for (an address, a reference) cannot be read back or matched by
+    someone who guesses it without the key.
+    """
+    secret = str(current_app.secret_key or "").encode()
+    return hmac.new(secret, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
 def client_key() -> str:
     """Identify a client for rate limits by a keyed hash of its address, never the address.
 

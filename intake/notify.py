@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -13,6 +11,7 @@ from flask import current_app
 
 from intake import thread_ids
 from intake.delivery import seal
+from intake.extensions import keyed_digest
 from intake.language import name as language_name
 from intake.links import defang, linkable
 from intake.models import DbSession, Desk, OutboxEmail, Submission
@@ -135,9 +134,7 @@ def address_key(address: str) -> str:
     """
     local, _, domain = address.strip().lower().rpartition("@")
     local = local.split("+", 1)[0]
-    secret = str(current_app.secret_key or "").encode()
-    message = f"intake-address:{local}@{domain}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return keyed_digest("intake-address", f"{local}@{domain}")
 
 
 def reader_replied(

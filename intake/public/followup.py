@@ -3,7 +3,6 @@ replies meant for them and writes again. Nothing here says whether a reference e
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from intake import followup, workflow
 from intake import reference as references
 from intake.attachments import AttachmentError, Incoming, Limits
-from intake.extensions import db, limiter
+from intake.extensions import db, keyed_digest, limiter
 from intake.models import Event, Submission
 from intake.public import bp
 from intake.public.forms import FollowupLeave, FollowupMessage, FollowupSignIn
@@ -33,8 +32,7 @@ def _limit() -> str:
 def _reference_key() -> str:
     """Rate-limit tries per reference (keyed: the limiter's storage holds no reference)."""
     typed = references.normalise(request.form.get("reference", "")) or ""
-    secret = str(current_app.secret_key or "").encode()
-    return "followup:" + hmac.new(secret, typed.encode(), hashlib.sha256).hexdigest()[:32]
+    return "followup:" + keyed_digest("intake-followup", typed)[:32]
 
 
 def _open_submission() -> Submission | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -15,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from intake import accounts
-from intake.extensions import client_key, db, limiter, login_manager
+from intake.extensions import client_key, db, keyed_digest, limiter, login_manager
 from intake.models import Newsroom, StaffUser
 from intake.staff import bp
 from intake.staff.forms import CodeForm, LoginForm, LogoutForm
@@ -68,8 +66,7 @@ def _pending_key() -> str:
 
 def _digest(value: str) -> str:
     # Keyed, so the limiter's storage holds nothing a guessed address could be matched to.
-    secret = str(current_app.secret_key or "").encode()
-    return hmac.new(secret, f"intake-sign-in:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    return keyed_digest("intake-sign-in", value)[:32]
 
 
 def _login_limit_account() -> str:

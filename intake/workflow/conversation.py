@@ -9,7 +9,7 @@ from pathlib import Path
 
 from intake import attachments, notify
 from intake.models import DbSession, Desk, Event, Newsroom, Reporter, Submission, utcnow
-from intake.workflow.submit import attach
+from intake.workflow.submit import attach, queue
 from intake.workflow.triage import NotAllowed
 
 CHANNELS = {"email": "reader (email)", "followup": "reader (follow-up page)"}
@@ -54,18 +54,8 @@ def _notify_holder(
     holder = reporter if reporter is not None and reporter.active else None
     to = holder.email if holder is not None else desk.email
     email = notify.reader_replied(submission, to, newsroom, desk.email_content, text, files)
-    email.created_at = email.next_attempt_at = now
-    session.add(email)
     whom = holder.name if holder is not None else f"the {desk.name} inbox"
-    session.add(
-        Event(
-            submission_id=submission.id,
-            kind="emailed",
-            actor="system",
-            detail=f"notice of the reader's message to {whom} queued",
-            created_at=now,
-        )
-    )
+    queue(session, email, f"notice of the reader's message to {whom}", now)
 
 
 def open_followup(session: DbSession, submission: Submission) -> str:

@@ -144,7 +144,7 @@ def submit(
             topic_label=snap.topic_labels.get(decision.topic or ""),
             email_content=snap.directory.desks[decision.desk].email_content,
         )
-        _queue(session, notice, f"notice to {_whom(snap, decision)}", now)
+        queue(session, notice, f"notice to {_whom(snap, decision)}", now)
         _queue_receipt(session, submission, new, snap.newsroom, receipt_allowed, now)
         if on_stored is not None:
             on_stored(submission)
@@ -225,10 +225,10 @@ def _queue_receipt(
         )
         return
     receipt = notify.reader_ack(submission, newsroom, new.email)
-    _queue(session, receipt, "reader's receipt", now)
+    queue(session, receipt, "reader's receipt", now)
 
 
-def _queue(session: DbSession, email: OutboxEmail, what: str, now: datetime) -> None:
+def queue(session: DbSession, email: OutboxEmail, what: str, now: datetime) -> None:
     """Put an email in the outbox with an 'emailed' event, in the caller's transaction."""
     email.created_at = email.next_attempt_at = now
     session.add(email)

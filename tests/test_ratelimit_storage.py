@@ -36,6 +36,16 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def patient(path: Path) -> SQLiteStorage:
+    """A storage that waits long for a lock: counting, not failing open, is under test.
+
+    On a loaded CI machine a thread holding the write lock can be descheduled for over the
+    default second, which then (rightly) fails open and would look like a lost hit.
+    """
+    return SQLiteStorage(uri_for(path), timeout=30)
+
+
+@pytest.fixture
 def storage(path: Path) -> SQLiteStorage:
     """A storage on a file of the test's own."""
     return SQLiteStorage(uri_for(path))
@@ -273,7 +283,8 @@ HITS_EACH = 100
 WORKERS = 4
 
 
-def test_threads_of_one_process_never_lose_a_hit(storage: SQLiteStorage) -> None:
+def test_threads_of_one_process_never_lose_a_hit(patient: SQLiteStorage) -> None:
+    storage = patient
     counts: list[int] = []
 
     def hit() -> None:
@@ -292,7 +303,8 @@ def hit_from_a_worker(storage: SQLiteStorage, counts: Queue[list[int]]) -> None:
     counts.put([storage.incr("key", HOUR) for _ in range(HITS_EACH)])
 
 
-def test_forked_workers_count_together_and_never_lose_a_hit(storage: SQLiteStorage) -> None:
+def test_forked_workers_count_together_and_never_lose_a_hit(patient: SQLiteStorage) -> None:
+    storage = patient
     # Used before the fork, as an app created in gunicorn's master process would be.
     assert storage.incr("key", HOUR) == 1
     context = multiprocessing.get_context("fork")

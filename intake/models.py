@@ -177,6 +177,8 @@ class Submission(Base):
             "ix_submissions_desk_waiting", "desk_id", "status", "first_action_at", "created_at"
         ),
         sa.Index("ix_submissions_desk_created", "desk_id", "created_at"),
+        # The inbox's "reader replied" mark and filter: few rows have one.
+        sa.Index("ix_submissions_reader_replied", "reader_replied_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -391,3 +393,35 @@ class Attachment(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     submission: so.Mapped[Submission] = so.relationship(back_populates="attachments")
+
+
+class AuditEvent(Base):
+    """An append-only record of an admin's or editor's change outside any one submission."""
+
+    __tablename__ = "audit_events"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    actor: so.Mapped[str] = so.mapped_column(sa.String(254))
+    # What was done ("account.created", "account.role", "newsroom.applied", ...).
+    action: so.Mapped[str] = so.mapped_column(sa.String(64))
+    # What it was done to: an account's email, a desk's slug, "newsroom".
+    target: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    detail: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class CannedReply(Base):
+    """A desk's ready answer, in each language the desk has written it in."""
+
+    __tablename__ = "canned_replies"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    desk_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("desks.id"), index=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    # Language code -> text ("en" always; "ru", "uk" when written).
+    texts: so.Mapped[dict[str, str]] = so.mapped_column(sa.JSON, default=dict)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    updated_by: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    desk: so.Mapped[Desk] = so.relationship()

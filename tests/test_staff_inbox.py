@@ -209,7 +209,7 @@ def test_counts_stop_at_the_cap(app: Flask) -> None:
     with app.app_context():
         assert inbox.capped_count(db.session, sa.true()) == 5
         assert inbox.capped_count(db.session, sa.true(), cap=3) == 4  # "more than 3"
-    from intake.staff.routes import capped
+    from intake.staff.queue import capped
 
     assert capped(inbox.COUNT_CAP) == "10,000"
     assert capped(inbox.COUNT_CAP + 1) == "10,000+"

@@ -1,0 +1,127 @@
+"""Staff views of the queue: the inbox, its CSV export and bulk actions. Views stay thin."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask.typing import ResponseReturnValue
+
+from intake import export as exporting
+from intake import reference as references
+from intake import workflow
+from intake.extensions import db
+from intake.models import STATUSES, Submission, utcnow
+from intake.staff import bp, inbox
+from intake.staff.auth import staff_only
+from intake.staff.context import choices, target, targets, user, viewer
+from intake.staff.forms import BulkForm
+
+
+@bp.app_template_filter("duration")
+def duration(value: timedelta) -> str:
+    """Say how long, roughly: 45 min, 5 h, 3 d."""
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 0)} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} d"
+
+
+@bp.app_template_filter("capped")
+def capped(value: int) -> str:
+    """Show a capped count: 10,000+ once the cap is passed."""
+    return f"{inbox.COUNT_CAP:,}+" if value > inbox.COUNT_CAP else f"{value:,}"
+
+
+@bp.app_template_filter("first_line")
+def first_line(submission: Submission) -> str:
+    """Return the subject, or the body's first line, cut to fit a table cell."""
+    text = submission.subject or submission.body.strip().split("\n", 1)[0]
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+@bp.route("/", endpoint="inbox")
+@staff_only
+def inbox_page() -> ResponseReturnValue:
+    """Show the filtered inbox with its counts and the dashboard."""
+    view = viewer()
+    filters = inbox.parse_filters(request.args)
+    reference = references.normalise(filters.q) if filters.q else None
+    if reference is not None and db.session.scalar(
+        sa.select(Submission.id).where(Submission.reference == reference, inbox.visible(view))
+    ):
+        # Exactly one submission has that reference: open it rather than list it.
+        return redirect(url_for("staff.submission_page", reference=reference), 303)
+    lists = choices()
+    bulk = BulkForm()
+    bulk.action.choices = (
+        [("", "Choose an action")]
+        + [(f"status:{s}", f"Set status: {s}") for s in STATUSES if s not in ("new", "duplicate")]
+        + [(f"assign:{value}", f"Assign to {label}") for value, label in targets(lists)]
+    )
+    return render_template(
+        "staff/inbox.html",
+        filters=filters,
+        page=inbox.page(db.session, view, filters),
+        counts=inbox.status_counts(db.session, view, filters),
+        dash=inbox.dashboard(db.session, view),
+        choices=lists,
+        statuses=STATUSES,
+        bulk=bulk,
+        now=utcnow(),
+    )
+
+
+@bp.route("/export.csv")
+@staff_only
+def export_csv() -> ResponseReturnValue:
+    """Download the current filter as CSV (formulas defused for spreadsheets)."""
+    view = viewer()
+    filters = inbox.parse_filters(request.args)
+    records = exporting.rows(db.session, inbox.filtered(db.session, view, filters))
+    name = f"intake-{utcnow():%Y%m%d-%H%M}.csv"
+    return Response(
+        stream_with_context(exporting.csv_lines(records, spreadsheet_safe=True)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.route("/bulk", methods=["POST"])
+@staff_only
+def bulk() -> ResponseReturnValue:
+    """Change the status of, or assign, every ticked submission."""
+    form = BulkForm()
+    back = redirect(url_for("staff.inbox") + _back_query(), 303)
+    if not form.validate():
+        flash("The form expired: try again.")
+        return back
+    view = viewer()
+    items: list[tuple[Submission, int | None]] = []
+    for value in request.form.getlist("pick")[:500]:
+        reference, _, version = value.partition(":")
+        submission = db.session.scalar(
+            sa.select(Submission).where(Submission.reference == reference, inbox.visible(view))
+        )
+        if submission is not None:
+            items.append((submission, int(version) if version.isdigit() else None))
+    kind, _, value = (form.action.data or "").partition(":")
+    if not items or kind not in ("status", "assign"):
+        flash("Tick at least one submission and choose an action.")
+        return back
+    if kind == "status":
+        result = workflow.bulk_status(db.session, items, user(), value)
+    else:
+        result = workflow.bulk_assign(db.session, items, user(), target(value))
+    flash(f"Done for {len(result.done)}.")
+    for line in result.skipped:
+        flash(f"Not changed: {line}")
+    return back
+
+
+def _back_query() -> str:
+    query = request.form.get("back", "")
+    return f"?{query}" if query and "\n" not in query and "\r" not in query else ""

@@ -63,6 +63,10 @@ class Config:
     # Editors and admins see a banner when the oldest waiting email has waited this long
     # (seconds), or when any email failed in the last 24 hours.
     INTAKE_OUTBOX_ALERT_SECONDS = env_int("INTAKE_OUTBOX_ALERT_SECONDS", 300)
+    # An open item with no staff action for this long is marked overdue in the inbox.
+    INTAKE_FIRST_ACTION_HOURS = env_int("INTAKE_FIRST_ACTION_HOURS", 4)
+    # How often an open inbox asks how many items arrived since it was opened.
+    INTAKE_INBOX_POLL_SECONDS = env_int("INTAKE_INBOX_POLL_SECONDS", 30)
     # Bearer token for GET /metrics (Prometheus); empty: /metrics answers 404.
     INTAKE_METRICS_TOKEN = os.environ.get("INTAKE_METRICS_TOKEN") or ""
 

@@ -18,6 +18,7 @@ from intake.models import (
     KINDS,
     OPEN_STATUSES,
     STATUSES,
+    Attachment,
     DbSession,
     Desk,
     Event,
@@ -31,6 +32,20 @@ from intake.models import (
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
 SORTS = ("newest", "oldest")
+# What a staff member lands on: a reporter their own open items, an editor every open item.
+VIEWS = ("mine", "open", "all")
+# Urgency marks that are also filters (`flag=`): what each row says, and what the tiles count.
+FLAGS = {
+    "overdue": "overdue",
+    "waiting": "waiting over 24 h",
+    "replied": "reader replied",
+    "sensitive": "sensitive",
+    "files": "has files",
+    "translation": "needs translation",
+}
+# Parameters that choose rows: with any of them in the URL and no `view`, the URL means what
+# it meant before default views existed (every status), so old bookmarks keep working.
+CHOOSING = ("q", "status", "kind", "desk", "topic", "language", "assignee", "since", "until")
 
 
 @dataclass(frozen=True)
@@ -48,12 +63,17 @@ class Filters:
     until: date | None = None
     sort: str = "newest"
     after: int | None = None  # keyset cursor: the id of the last row already shown
+    view: str = "all"
+    flag: str = ""
+    first_action_hours: float = field(default=4.0, compare=False)  # from the settings
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     def query_string(self, **changes: Any) -> str:
         """Return these filters as a URL query, with some changed."""
         values = replace(self, **changes)
         params = {
+            "view": values.view,
+            "flag": values.flag,
             "q": values.q,
             "status": values.status,
             "kind": values.kind,
@@ -63,7 +83,7 @@ class Filters:
             "assignee": values.assignee,
             "since": values.since.isoformat() if values.since else "",
             "until": values.until.isoformat() if values.until else "",
-            "sort": "" if values.sort == "newest" else values.sort,
+            "sort": "" if values.sort == default_sort(values.view) else values.sort,
             "after": str(values.after) if values.after else "",
         }
         return urlencode({k: v for k, v in params.items() if v})
@@ -80,9 +100,29 @@ def _date(args: Mapping[str, str], name: str, problems: list[str]) -> date | Non
         return None
 
 
-def parse_filters(args: Mapping[str, str]) -> Filters:
-    """Read filters from query parameters; ignore a bad value and say so."""
+def default_sort(view: str) -> str:
+    """Say how a view is ordered unless the URL says otherwise: a queue oldest first."""
+    return "oldest" if view == "mine" else "newest"
+
+
+def parse_filters(
+    args: Mapping[str, str], landing: str = "all", first_action_hours: float = 4.0
+) -> Filters:
+    """Read filters from query parameters; ignore a bad value and say so.
+
+    `landing` is the view of a bare /staff/ (a reporter's or an editor's default).
+    """
     problems: list[str] = []
+    view = args.get("view", "")
+    if view and view not in VIEWS:
+        problems.append(f"view must be one of {', '.join(VIEWS)}; {view!r} ignored.")
+        view = ""
+    if not view:
+        view = "all" if any(args.get(name) for name in CHOOSING) else landing
+    flag = args.get("flag", "")
+    if flag and flag not in FLAGS:
+        problems.append(f"Unknown mark {flag!r}; ignored.")
+        flag = ""
     status = args.get("status", "")
     if status and status not in STATUSES:
         problems.append(f"Unknown status {status!r}; ignored.")
@@ -91,10 +131,10 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
     if kind and kind not in KINDS:
         problems.append(f"Unknown kind {kind!r}; ignored.")
         kind = ""
-    sort = args.get("sort", "newest") or "newest"
+    sort = args.get("sort", "") or default_sort(view)
     if sort not in SORTS:
         problems.append(f"sort must be newest or oldest; {sort!r} ignored.")
-        sort = "newest"
+        sort = default_sort(view)
     after_text = args.get("after", "")
     after = int(after_text) if after_text.isdigit() and len(after_text) < 19 else None
     return Filters(
@@ -109,6 +149,9 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
         until=_date(args, "until", problems),
         sort=sort,
         after=after,
+        view=view,
+        flag=flag,
+        first_action_hours=first_action_hours,
         problems=tuple(problems),
     )
 
@@ -143,8 +186,55 @@ def visible(view: Viewer) -> sa.ColumnElement[bool]:
     return Submission.desk_id.in_(view.desk_ids)
 
 
-def _where(session: DbSession, view: Viewer, filters: Filters, status: bool = True) -> list[Any]:
+def is_open() -> sa.ColumnElement[bool]:
+    """Return the clause for items still needing someone: new, in progress, reader replied."""
+    return sa.or_(Submission.status.in_(OPEN_STATUSES), Submission.reader_replied_at.is_not(None))
+
+
+def first_action_due(hours: float, now: datetime) -> datetime:
+    """Return the creation time before which an item without a first action is overdue."""
+    return now - timedelta(hours=hours)
+
+
+def flagged(flag: str, hours: float, now: datetime) -> sa.ColumnElement[bool]:
+    """Return the clause for the rows that carry an urgency mark."""
+    if flag == "overdue":
+        return sa.and_(
+            Submission.status.in_(OPEN_STATUSES),
+            Submission.first_action_at.is_(None),
+            Submission.created_at < first_action_due(hours, now),
+        )
+    if flag == "waiting":
+        return sa.and_(
+            Submission.status == "new",
+            Submission.first_action_at.is_(None),
+            Submission.created_at < now - timedelta(hours=24),
+        )
+    if flag == "replied":
+        return Submission.reader_replied_at.is_not(None)
+    if flag == "sensitive":
+        return Submission.sensitive.is_(True)
+    if flag == "files":
+        return sa.exists().where(Attachment.submission_id == Submission.id)
+    if flag == "translation":
+        return Submission.needs_translation.is_(True)
+    raise ValueError(flag)
+
+
+def _where(
+    session: DbSession,
+    view: Viewer,
+    filters: Filters,
+    status: bool = True,
+) -> list[Any]:
     clauses: list[Any] = [visible(view)]
+    if filters.view == "mine":
+        clauses.append(Submission.assignee_id == (view.reporter_id or -1))
+    # A status picked by hand says which items; otherwise these views hold the open ones.
+    if filters.view in ("mine", "open") and not (status and filters.status):
+        clauses.append(is_open())
+    if filters.flag:
+        clauses.append(flagged(filters.flag, filters.first_action_hours, utcnow()))
     if status and filters.status:
         clauses.append(Submission.status == filters.status)
     if filters.kind:
@@ -198,28 +288,89 @@ class Page:
 
     rows: list[Submission]
     next_after: int | None
+    # My queue's items the reader wrote back on, shown above the rest on the first page.
+    top: list[Submission] = field(default_factory=list)
+    with_files: frozenset[int] = frozenset()
+
+    @property
+    def shown(self) -> list[Submission]:
+        """Return every row of the page in the order shown."""
+        return self.top + self.rows
+
+
+_ROW_OPTIONS = (
+    so.joinedload(Submission.topic),
+    so.joinedload(Submission.desk),
+    so.joinedload(Submission.assignee),
+)
 
 
 def page(session: DbSession, view: Viewer, filters: Filters, size: int = PAGE_SIZE) -> Page:
     """Return a page after the cursor: keyset, so page 1,000 costs what page 1 does."""
     query = filtered(session, view, filters)
+    top: list[Submission] = []
+    if filters.view == "mine" and not filters.status:
+        # Reader replies go on top: few, so all on the first page; the keyset list skips them.
+        replied = Submission.reader_replied_at.is_not(None)
+        if filters.after is None:
+            top = list(
+                session.scalars(
+                    query.where(replied)
+                    .order_by(None)
+                    .order_by(Submission.reader_replied_at, Submission.id)
+                    .limit(size)
+                    .options(*_ROW_OPTIONS)
+                )
+            )
+        query = query.where(sa.not_(replied))
     if filters.after is not None:
         if filters.sort == "newest":
             query = query.where(Submission.id < filters.after)
         else:
             query = query.where(Submission.id > filters.after)
-    rows = list(
-        session.scalars(
-            query.limit(size + 1).options(
-                so.joinedload(Submission.topic),
-                so.joinedload(Submission.desk),
-                so.joinedload(Submission.assignee),
-            )
-        )
-    )
+    rows = list(session.scalars(query.limit(size + 1).options(*_ROW_OPTIONS)))
     more = len(rows) > size
     rows = rows[:size]
-    return Page(rows=rows, next_after=rows[-1].id if more and rows else None)
+    ids = [row.id for row in top + rows]
+    with_files = frozenset(
+        session.scalars(
+            sa.select(Attachment.submission_id).where(Attachment.submission_id.in_(ids)).distinct()
+        )
+        if ids
+        else ()
+    )
+    return Page(
+        rows=rows, next_after=rows[-1].id if more and rows else None, top=top, with_files=with_files
+    )
+
+
+def newer_than(session: DbSession, view: Viewer, filters: Filters, last_id: int) -> int:
+    """Count the rows these filters select that arrived after the page showed `last_id`."""
+    return capped_count(
+        session, *_where(session, view, filters), Submission.id > last_id, cap=PAGE_SIZE
+    )
+
+
+def marks(
+    submission: Submission, with_files: frozenset[int], hours: float, now: datetime
+) -> list[str]:
+    """Return the row's urgency marks, as words (a screen reader reads them; colour adds)."""
+    found = []
+    if (
+        submission.status in OPEN_STATUSES
+        and submission.first_action_at is None
+        and submission.created_at < first_action_due(hours, now)
+    ):
+        found.append("overdue")
+    if submission.reader_replied_at is not None:
+        found.append("replied")
+    if submission.sensitive:
+        found.append("sensitive")
+    if submission.id in with_files:
+        found.append("files")
+    if submission.needs_translation:
+        found.append("translation")
+    return found
 
 
 def capped_count(session: DbSession, *where: Any, cap: int = COUNT_CAP) -> int:
@@ -265,10 +416,16 @@ class Dashboard:
     unassigned: int
     waiting: int
     median_first_action: dict[str, timedelta]
+    overdue: int = 0
+    replied: int = 0
+    today: date | None = None
 
 
-def dashboard(session: DbSession, view: Viewer, now: datetime | None = None) -> Dashboard:
-    """Compute new today, unassigned, waiting over 24 h, and median time to first action."""
+def dashboard(
+    session: DbSession, view: Viewer, now: datetime | None = None, hours: float = 4.0
+) -> Dashboard:
+    """Compute new today, unassigned, overdue, reader replied, waiting over 24 h, and the
+    median time to first action; each figure but the median is a filter's count."""
     now = now or utcnow()
     seen = visible(view)
     today = _start_of(now.date())
@@ -290,12 +447,11 @@ def dashboard(session: DbSession, view: Viewer, now: datetime | None = None) -> 
             durations.setdefault(desk_name, []).append((first - created).total_seconds())
     return Dashboard(
         new_today=count(Submission.created_at >= today),
-        unassigned=count(Submission.assignee_id.is_(None), Submission.status.in_(OPEN_STATUSES)),
-        waiting=count(
-            Submission.status == "new",
-            Submission.first_action_at.is_(None),
-            Submission.created_at < now - timedelta(hours=24),
-        ),
+        unassigned=count(Submission.assignee_id.is_(None), is_open()),
+        waiting=count(flagged("waiting", hours, now)),
+        overdue=count(flagged("overdue", hours, now)),
+        replied=count(flagged("replied", hours, now)),
+        today=now.date(),
         median_first_action={
             name: timedelta(seconds=statistics.median(values))
             for name, values in sorted(durations.items())

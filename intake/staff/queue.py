@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from intake import export as exporting
@@ -48,7 +57,7 @@ def first_line(submission: Submission) -> str:
 def inbox_page() -> ResponseReturnValue:
     """Show the filtered inbox with its counts and the dashboard."""
     view = viewer()
-    filters = inbox.parse_filters(request.args)
+    filters = _filters(view)
     reference = references.normalise(filters.q) if filters.q else None
     if reference is not None and db.session.scalar(
         sa.select(Submission.id).where(Submission.reference == reference, inbox.visible(view))
@@ -62,17 +71,46 @@ def inbox_page() -> ResponseReturnValue:
         + [(f"status:{s}", f"Set status: {s}") for s in STATUSES if s not in ("new", "duplicate")]
         + [(f"assign:{value}", f"Assign to {label}") for value, label in targets(lists)]
     )
+    shown = inbox.page(db.session, view, filters)
+    now = utcnow()
+    hours = filters.first_action_hours
     return render_template(
         "staff/inbox.html",
         filters=filters,
-        page=inbox.page(db.session, view, filters),
+        viewer=view,
+        page=shown,
+        marks={s.id: inbox.marks(s, shown.with_files, hours, now) for s in shown.shown},
+        flags=inbox.FLAGS,
         counts=inbox.status_counts(db.session, view, filters),
-        dash=inbox.dashboard(db.session, view),
+        dash=inbox.dashboard(db.session, view, now, hours),
+        # The newest id the page knows of: the poll counts what arrives after it.
+        last_id=db.session.scalar(sa.select(sa.func.max(Submission.id))) or 0,
         choices=lists,
         statuses=STATUSES,
         bulk=bulk,
-        now=utcnow(),
+        now=now,
     )
+
+
+def _filters(view: inbox.Viewer) -> inbox.Filters:
+    """Read the URL's filters; a bare /staff/ is a reporter's queue or an editor's open items."""
+    return inbox.parse_filters(
+        request.args,
+        landing="open" if view.sees_everything else "mine",
+        first_action_hours=float(current_app.config["INTAKE_FIRST_ACTION_HOURS"]),
+    )
+
+
+@bp.route("/inbox/new")
+@staff_only
+def inbox_news() -> ResponseReturnValue:
+    """Count what arrived since the page was opened, for the inbox's notice (JSON)."""
+    view = viewer()
+    last = request.args.get("last", "")
+    if not last.isdigit() or len(last) > 18:
+        return {"error": "last must be the id the page was opened at"}, 400
+    count = inbox.newer_than(db.session, view, _filters(view), int(last))
+    return {"new": count, "capped": count > inbox.PAGE_SIZE}
 
 
 @bp.route("/export.csv")
@@ -80,7 +118,7 @@ def inbox_page() -> ResponseReturnValue:
 def export_csv() -> ResponseReturnValue:
     """Download the current filter as CSV (formulas defused for spreadsheets)."""
     view = viewer()
-    filters = inbox.parse_filters(request.args)
+    filters = _filters(view)
     records = exporting.rows(db.session, inbox.filtered(db.session, view, filters))
     name = f"intake-{utcnow():%Y%m%d-%H%M}.csv"
     return Response(

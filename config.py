@@ -65,6 +65,8 @@ class Config:
     INTAKE_OUTBOX_ALERT_SECONDS = env_int("INTAKE_OUTBOX_ALERT_SECONDS", 300)
     # An open item with no staff action for this long is marked overdue in the inbox.
     INTAKE_FIRST_ACTION_HOURS = env_int("INTAKE_FIRST_ACTION_HOURS", 4)
+    # How long a link to set a staff password (sent when an admin creates an account) works.
+    INTAKE_INVITE_HOURS = env_int("INTAKE_INVITE_HOURS", 72)
     # How often an open inbox asks how many items arrived since it was opened.
     INTAKE_INBOX_POLL_SECONDS = env_int("INTAKE_INBOX_POLL_SECONDS", 30)
     # Bearer token for GET /metrics (Prometheus); empty: /metrics answers 404.

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import cast
+from typing import Protocol, cast
 
 import click
 from flask import Flask, current_app
@@ -27,11 +27,11 @@ from intake import export as exporting
 from intake import mailcatcher as catcher
 from intake import reference as references
 from intake.delivery import Courier, Delivery, deliver_due
-from intake.directory import DirectoryError, read_newsroom, routing_directory, sync_newsroom
+from intake.directory import DirectoryError, load_file, read_newsroom, routing_directory
 from intake.extensions import db, mail
 from intake.mailin import imap
 from intake.mailin.parse import Unreadable
-from intake.models import ROLES, StaffUser
+from intake.models import ROLES, DbSession, StaffUser
 from intake.routecheck import RouteChecker
 
 log = logging.getLogger(__name__)
@@ -49,14 +49,12 @@ def load_newsroom(path: str | None) -> None:
     if not path:
         raise click.UsageError("give the directory file, or set INTAKE_NEWSROOM")
     try:
-        newsroom = read_newsroom(path)
+        newsroom, report = load_file(db.session, path, actor=accounts.COMMAND_LINE)
     except DirectoryError as exc:
         click.echo(f"{path}: refused, nothing was changed:", err=True)
         for problem in exc.problems:
             click.echo(f"  - {problem}", err=True)
         sys.exit(1)
-    report = sync_newsroom(db.session, newsroom)
-    db.session.commit()
     click.echo(f"Loaded {newsroom.name!r} from {path}")
     click.echo(report.summary())
 
@@ -324,7 +322,9 @@ def _read_password(password_stdin: bool) -> str:
 def create_user(email: str, role: str, password_stdin: bool) -> None:
     """Create a staff account (password from a prompt or standard input)."""
     try:
-        user = accounts.create(db.session, email, role, _read_password(password_stdin))
+        user = accounts.create(
+            db.session, email, role, _read_password(password_stdin), actor=accounts.COMMAND_LINE
+        )
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     reporter = accounts.reporter_of(db.session, user)
@@ -339,7 +339,9 @@ def reset_password(email: str, password_stdin: bool) -> None:
     """Set a new password for a staff account and sign it out everywhere."""
     user = _account(email)
     try:
-        accounts.set_password(db.session, user, _read_password(password_stdin))
+        accounts.set_password(
+            db.session, user, _read_password(password_stdin), actor=accounts.COMMAND_LINE
+        )
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"New password set for {user.email}; its other sessions are signed out.")
@@ -350,8 +352,43 @@ def reset_password(email: str, password_stdin: bool) -> None:
 def deactivate_user(email: str) -> None:
     """Stop a staff account from signing in; its history stays."""
     user = _account(email)
-    accounts.deactivate(db.session, user)
+    _change(accounts.deactivate, user)
     click.echo(f"Deactivated {user.email}.")
+
+
+@intake_cli.command("reactivate-user")
+@click.argument("email")
+def reactivate_user(email: str) -> None:
+    """Let a deactivated staff account sign in again (its password and second factor stay)."""
+    user = _account(email)
+    _change(accounts.reactivate, user)
+    click.echo(f"Reactivated {user.email}.")
+
+
+@intake_cli.command("set-role")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+def set_role(email: str, role: str) -> None:
+    """Give a staff account another role; its sessions are signed out."""
+    user = _account(email)
+    before = user.role
+    try:
+        accounts.change_role(db.session, user, role, actor=accounts.COMMAND_LINE)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{user.email}: {before} -> {role}; its sessions are signed out.")
+
+
+class _AccountChange(Protocol):
+    def __call__(self, session: DbSession, user: StaffUser, *, actor: str) -> None: ...
+
+
+def _change(change: _AccountChange, user: StaffUser) -> None:
+    """Make an account change as the command line, or stop with the reason it was refused."""
+    try:
+        change(db.session, user, actor=accounts.COMMAND_LINE)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @intake_cli.command("demo-data")
@@ -375,7 +412,7 @@ def demo_data(count: int, seed: int, force: bool) -> None:
 def reset_2fa(email: str) -> None:
     """Remove a staff account's two-factor key (a lost phone); it enrols again at sign-in."""
     user = _account(email)
-    accounts.reset_second_factor(db.session, user)
+    _change(accounts.reset_second_factor, user)
     click.echo(f"Two-factor sign-in reset for {user.email}; its sessions are signed out.")
 
 

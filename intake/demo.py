@@ -59,6 +59,12 @@ def rows(
         status = rng.choices(statuses, [STATUS_WEIGHTS[s] for s in statuses])[0]
         created = now - timedelta(seconds=rng.randrange(365 * 24 * 3600))
         acted = created + timedelta(minutes=rng.randrange(5, 3000)) if status != "new" else None
+        # About one answered or in-progress item in fifty has a reader's reply waiting.
+        replied = (
+            acted + timedelta(hours=rng.randrange(1, 72))
+            if acted is not None and status in ("in_progress", "answered") and rng.random() < 0.02
+            else None
+        )
         yield {
             "reference": reference,
             "kind": kind,
@@ -72,15 +78,16 @@ def rows(
             "email": "",
             "consent_contact": False,
             "consent_publish": False,
-            "sensitive": False,
+            "sensitive": rng.random() < 0.05,
             "article": "",
             "author_slug": "",
             "language": language,
-            "needs_translation": False,
+            "needs_translation": language == "es",
             "reason": "demo data",
             "locale": "en",
             "version": 1,
             "first_action_at": acted,
+            "reader_replied_at": replied,
             "created_at": created,
             "updated_at": acted or created,
         }

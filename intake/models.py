@@ -171,14 +171,34 @@ class Submission(Base):
         sa.Index("ix_submissions_status_assignee", "status", "assignee_id"),
         # Routing counts each reporter's open items and finds their newest, per submission.
         sa.Index("ix_submissions_assignee_status", "assignee_id", "status"),
-        sa.Index("ix_submissions_waiting", "status", "first_action_at", "created_at"),
+        # Never acted on (overdue, waiting): in id order, so the newest 50 are read first
+        # rather than every one of them sorted (230,000 of a million in the benchmark).
+        sa.Index("ix_submissions_untouched", "status", "first_action_at", "id", "created_at"),
         sa.Index("ix_submissions_desk_status_assignee", "desk_id", "status", "assignee_id"),
         sa.Index(
-            "ix_submissions_desk_waiting", "desk_id", "status", "first_action_at", "created_at"
+            "ix_submissions_desk_untouched",
+            "desk_id",
+            "status",
+            "first_action_at",
+            "id",
+            "created_at",
         ),
-        sa.Index("ix_submissions_desk_created", "desk_id", "created_at"),
-        # The inbox's "reader replied" mark and filter: few rows have one.
-        sa.Index("ix_submissions_reader_replied", "reader_replied_at"),
+        # With the time of the first action, the dashboard's median reads the index alone.
+        sa.Index("ix_submissions_desk_created_acted", "desk_id", "created_at", "first_action_at"),
+        # The inbox's "reader replied" mark and filter: few rows have one; and per assignee
+        # (unassigned, or mine), so "open" need not read every unassigned row to find them;
+        # my queue reads its items without a reply in id order from the second.
+        sa.Index(
+            "ix_submissions_replied",
+            "status",
+            "desk_id",
+            "assignee_id",
+            # Partial: only the few rows with a reply, so the planner knows how few they are
+            # (with a plain index it scanned the table for them).
+            sqlite_where=sa.text("reader_replied_at IS NOT NULL"),
+            postgresql_where=sa.text("reader_replied_at IS NOT NULL"),
+        ),
+        sa.Index("ix_submissions_assignee_replied", "assignee_id", "reader_replied_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

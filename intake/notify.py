@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -258,5 +259,59 @@ def staff_reply(
                 newsroom=newsroom,
                 desk=desk,
             ),
+        )
+    )
+
+
+ACCOUNT_PURPOSES = ("account_invite", "password_link")
+
+
+def account_link(
+    to: str,
+    newsroom: Newsroomish,
+    token: str,
+    *,
+    first: bool,
+    role: str,
+    hours: int,
+    sent_by: str,
+) -> OutboxEmail:
+    """Compose the email with a one-time link to set a staff account's password.
+
+    `first`: the account is new (an invitation); otherwise a new link for one that lost
+    its link or password.
+    """
+    link = f"{newsroom.public_url}/staff/password/{token}"
+    if first:
+        subject = f"Your staff account at {newsroom.name}: set your password"
+        opening = f"{sent_by} created a staff account ({role}) for {to} at {newsroom.name}."
+    else:
+        subject = f"A new link to set your password at {newsroom.name}"
+        opening = f"{sent_by} sent a new link to set the password of {to} at {newsroom.name}."
+    body = "\n".join(
+        [
+            opening,
+            "",
+            f"Set your password here (the link works once, for {hours} hours):",
+            "",
+            link,
+            "",
+            f"Then sign in at {newsroom.public_url}/staff/login. You may be asked to set up",
+            "two-factor sign-in with an authenticator app on your phone.",
+            "",
+            "If you did not expect this email, do not use the link: tell the newsroom's admins.",
+            "Do not reply to this email: a reply goes to the tip line, like a reader's.",
+        ]
+    )
+    domain = newsroom.sender.rpartition("@")[2] or "intake.invalid"
+    return _sealed(
+        OutboxEmail(
+            purpose=ACCOUNT_PURPOSES[0] if first else ACCOUNT_PURPOSES[1],
+            # Not about a submission, so not a thread of one: a plain random id.
+            message_id=f"<a.{secrets.token_hex(12)}@{domain}>",
+            sender=newsroom.sender,
+            recipient=to,
+            subject=clean_line(subject),
+            body=body,
         )
     )

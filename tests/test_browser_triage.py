@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -12,9 +11,11 @@ from playwright.sync_api import Browser, Page, expect
 from intake.extensions import db
 from intake.models import Reporter, Submission, utcnow
 from tests.conftest import ARTIFACTS, DESK_HOURS, LiveServer, make_submission
-from tests.test_browser import TIP, axe_violations, sign_in
+from tests.test_browser import TIP, assert_no_serious_violations, axe_violations, sign_in
 
-LONG_URL = "https://news.example.net/" + "world/ukraine/kharkiv-" * 12 + "power-cuts?utm=" + "x" * 80
+LONG_URL = (
+    "https://news.example.net/" + "world/ukraine/kharkiv-" * 12 + "power-cuts?utm=" + "x" * 80
+)
 SIZES = {390: 844, 1280: 800}
 
 
@@ -161,9 +162,7 @@ def test_a_reporter_answers_the_reader_who_wrote_back_on_a_phone(
     context.close()
 
 
-def test_an_open_inbox_says_how_many_arrived_since(
-    page: Page, live_server: LiveServer
-) -> None:
+def test_an_open_inbox_says_how_many_arrived_since(page: Page, live_server: LiveServer) -> None:
     live_server.app.config["INTAKE_INBOX_POLL_SECONDS"] = 1
     make_submission(live_server.app, now=DESK_HOURS)
     page.goto(live_server.url + "/staff/")
@@ -193,11 +192,4 @@ def test_the_inbox_views_have_no_serious_accessibility_violations(
         page.goto(f"{live_server.url}/staff/?view=all&flag=sensitive")
         results[f"marked-{width}"] = axe_violations(page)
         context.close()
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "axe-inbox.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    serious = {
-        name: found
-        for name, found in results.items()
-        if any(f.startswith(("serious", "critical")) for f in found)
-    }
-    assert serious == {}, serious
+    assert_no_serious_violations(results, "axe-inbox.json")

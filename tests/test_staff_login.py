@@ -71,7 +71,7 @@ def test_deactivated_account_cannot_sign_in_and_is_signed_out(
     with app.app_context():
         user = accounts.find(db.session, staff["editor"])
         assert user is not None
-        accounts.deactivate(db.session, user)
+        accounts.deactivate(db.session, user, actor=accounts.COMMAND_LINE)
     assert client.get("/staff/").status_code == 302
     assert auth.login(staff["editor"]).status_code == 400
 
@@ -83,7 +83,7 @@ def test_new_password_ends_other_sessions(
     with app.app_context():
         user = accounts.find(db.session, staff["editor"])
         assert user is not None
-        accounts.set_password(db.session, user, "a brand new passphrase")
+        accounts.set_password(db.session, user, "a brand new passphrase", actor=user.email)
     assert client.get("/staff/").status_code == 302
     assert auth.login(staff["editor"], "a brand new passphrase").status_code == 303
 

@@ -36,8 +36,8 @@ class SyncReport:
         """Add one to a kind's count in a bucket."""
         bucket[kind] = bucket.get(kind, 0) + 1
 
-    def summary(self) -> str:
-        """Describe the load in one line per kind."""
+    def summary(self, sep: str = "\n") -> str:
+        """Describe the load in one line per kind (or one line, parts joined by sep)."""
         lines = []
         for kind in ("desks", "topics", "reporters"):
             lines.append(
@@ -45,7 +45,7 @@ class SyncReport:
                 f"{self.changed.get(kind, 0)} changed, "
                 f"{self.deactivated.get(kind, 0)} deactivated"
             )
-        return "\n".join(lines)
+        return sep.join(lines)
 
 
 _Row = TypeVar("_Row", Desk, Topic, Reporter)
@@ -89,42 +89,36 @@ def _upsert(
     return wanted
 
 
-def sync_newsroom(session: DbSession, newsroom: NewsroomFile) -> SyncReport:
-    """Make the tables match a valid file, without committing; the caller commits once."""
-    report = SyncReport()
-    desks = _upsert(
-        session,
-        Desk,
-        "desks",
-        [
+# Fields that name other entries, by the kind they name: the file gives slugs, the
+# tables hold rows.
+RELATIONS: dict[str, dict[str, str]] = {
+    "desks": {},
+    "topics": {"desk": "desks"},
+    "reporters": {"desks": "desks", "topics": "topics"},
+}
+KINDS = tuple(RELATIONS)
+
+
+def file_entries(newsroom: NewsroomFile) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Describe a file's entries as the tables' fields, by kind, naming related entries by slug."""
+    return {
+        "desks": [
             (d.slug, {"name": d.name, "email": d.email, "email_content": d.email_content})
             for d in newsroom.desks
         ],
-        report,
-    )
-    topics = _upsert(
-        session,
-        Topic,
-        "topics",
-        [
+        "topics": [
             (
                 t.slug,
                 {
                     "label": t.label,
                     "labels": dict(newsroom.topic_labels.get(t.slug, {})),
-                    "desk": desks[t.desk],
+                    "desk": t.desk,
                     "keywords": list(t.keywords),
                 },
             )
             for t in newsroom.topics
         ],
-        report,
-    )
-    _upsert(
-        session,
-        Reporter,
-        "reporters",
-        [
+        "reporters": [
             (
                 r.slug,
                 {
@@ -133,14 +127,41 @@ def sync_newsroom(session: DbSession, newsroom: NewsroomFile) -> SyncReport:
                     "languages": list(r.languages),
                     "timezone": r.timezone,
                     "shift": r.shift,
-                    "desks": [desks[d] for d in r.desks],
-                    "topics": [topics[t] for t in r.topics],
+                    "desks": list(r.desks),
+                    "topics": list(r.topics),
                 },
             )
             for r in newsroom.reporters
         ],
-        report,
-    )
+    }
+
+
+def _resolved(
+    kind: str, values: dict[str, Any], rows: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Replace the slugs in an entry's related fields with the rows they name."""
+    resolved = dict(values)
+    for key, other in RELATIONS[kind].items():
+        named = values[key]
+        resolved[key] = (
+            rows[other][named] if isinstance(named, str) else [rows[other][s] for s in named]
+        )
+    return resolved
+
+
+def sync_newsroom(session: DbSession, newsroom: NewsroomFile) -> SyncReport:
+    """Make the tables match a valid file, without committing; the caller commits once."""
+    report = SyncReport()
+    entries = file_entries(newsroom)
+    rows: dict[str, dict[str, Any]] = {}
+
+    def resolved(kind: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(slug, _resolved(kind, values, rows)) for slug, values in entries[kind]]
+
+    # Desks first: topics and reporters name them.
+    rows["desks"] = dict(_upsert(session, Desk, "desks", resolved("desks"), report))
+    rows["topics"] = dict(_upsert(session, Topic, "topics", resolved("topics"), report))
+    rows["reporters"] = dict(_upsert(session, Reporter, "reporters", resolved("reporters"), report))
     settings = session.get(Newsroom, 1) or Newsroom(id=1)
     _assign(
         settings,
@@ -148,7 +169,7 @@ def sync_newsroom(session: DbSession, newsroom: NewsroomFile) -> SyncReport:
             "name": newsroom.name,
             "public_url": newsroom.public_url,
             "sender": newsroom.sender,
-            "default_desk": desks[newsroom.default_desk],
+            "default_desk": rows["desks"][newsroom.default_desk],
         },
     )
     # Any load may change what routing sees: stamp it, so every process rereads it.

@@ -41,6 +41,8 @@ class AssignForm(VersionedForm):
     """Give a submission to a reporter or a desk."""
 
     target = SelectField("Assign to", choices=[], validate_choice=False)
+    # "1" once a reporter has agreed to move it out of their desks.
+    confirm = HiddenField()
 
 
 class NoteForm(VersionedForm):
@@ -53,7 +55,26 @@ class ReplyForm(VersionedForm):
     """Write to the reader."""
 
     text = TextAreaField("Reply to the reader", id="reply_text")
-    channel = SelectField("Send it", choices=[], validate_choice=False)
+    channel = SelectField("Send it", choices=[], validate_choice=False, id="reply_channel")
+    # Empty: this submission's reader; "<reference>:<version>": a duplicate's reader.
+    to = SelectField("Write to", choices=[], validate_choice=False, id="reply_to")
+    canned = SelectField("Canned reply", choices=[], validate_choice=False, id="reply_canned")
+    # The canned reply the text was filled from (set by "Use" or the script), if any.
+    used_canned = HiddenField(id="reply_used_canned")
+
+
+class CannedForm(FlaskForm):
+    """A desk's canned reply: a title for staff, the text in each language."""
+
+    desk = SelectField("Desk", choices=[], validate_choice=False)
+    title = StringField("Title (staff see it, readers do not)")
+    text_en = TextAreaField("English text (required)")
+    text_ru = TextAreaField("Russian text (optional)")
+    text_uk = TextAreaField("Ukrainian text (optional)")
+
+
+class CannedActiveForm(FlaskForm):
+    """Deactivate or reactivate a canned reply (the CSRF token is all it holds)."""
 
 
 class BulkForm(FlaskForm):

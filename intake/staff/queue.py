@@ -41,7 +41,7 @@ def duration(value: timedelta) -> str:
 
 @bp.app_template_filter("capped")
 def capped(value: int) -> str:
-    """Show a capped count: 10,000+ once the cap is passed."""
+    """Show a capped count: 1,000+ once the cap is passed."""
     return f"{inbox.COUNT_CAP:,}+" if value > inbox.COUNT_CAP else f"{value:,}"
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from intake import notify
 from intake.models import (
+    CannedReply,
     DbSession,
     Desk,
     Event,
@@ -152,6 +153,37 @@ def change_status(
     _commit(session, submission, change)
 
 
+def _resolve(
+    session: DbSession, submission: Submission, target: Target
+) -> tuple[Reporter | None, Desk, str, str]:
+    """Work out an assignment: the reporter (None: the desk's inbox), the desk, whom to email.
+
+    The last item is how the history names them.
+    """
+    if target.kind == "reporter":
+        reporter = session.scalar(
+            sa.select(Reporter).where(Reporter.slug == target.slug, Reporter.active.is_(True))
+        )
+        if reporter is None:
+            raise NotAllowed(f"There is no active reporter {target.slug!r}.")
+        desk = submission.desk if submission.desk in reporter.desks else reporter.desks[0]
+        return reporter, desk, reporter.email, f"{reporter.name} ({desk.name})"
+    if target.kind == "desk":
+        found = session.scalar(
+            sa.select(Desk).where(Desk.slug == target.slug, Desk.active.is_(True))
+        )
+        if found is None:
+            raise NotAllowed(f"There is no active desk {target.slug!r}.")
+        return None, found, found.email, f"the {found.name} inbox"
+    raise NotAllowed("Assign to a reporter or a desk.")
+
+
+def destination(session: DbSession, submission: Submission, target: Target) -> tuple[Desk, str]:
+    """Say which desk an assignment would move the submission to, and to whom, unsaved."""
+    _reporter, desk, _to, label = _resolve(session, submission, target)
+    return desk, label
+
+
 def assign(
     session: DbSession,
     submission: Submission,
@@ -162,25 +194,7 @@ def assign(
     """Give a submission to a reporter or a desk, and email the new assignee."""
     check_version(session, submission, version)
     newsroom = _newsroom(session)
-    if target.kind == "reporter":
-        reporter = session.scalar(
-            sa.select(Reporter).where(Reporter.slug == target.slug, Reporter.active.is_(True))
-        )
-        if reporter is None:
-            raise NotAllowed(f"There is no active reporter {target.slug!r}.")
-        desk = submission.desk if submission.desk in reporter.desks else reporter.desks[0]
-        to, label = reporter.email, f"{reporter.name} ({desk.name})"
-    elif target.kind == "desk":
-        reporter = None
-        found = session.scalar(
-            sa.select(Desk).where(Desk.slug == target.slug, Desk.active.is_(True))
-        )
-        if found is None:
-            raise NotAllowed(f"There is no active desk {target.slug!r}.")
-        desk = found
-        to, label = desk.email, f"the {desk.name} inbox"
-    else:
-        raise NotAllowed("Assign to a reporter or a desk.")
+    reporter, desk, to, label = _resolve(session, submission, target)
     if submission.assignee is reporter and submission.desk is desk:
         raise NotAllowed(f"It is already with {label}.")
 
@@ -238,9 +252,19 @@ def reply(
     text: str,
     version: int | None,
     channel: str = "email",
+    *,
+    canned: CannedReply | None = None,
+    via: Submission | None = None,
 ) -> None:
-    """Answer the reader: by email from the desk's address, or on their follow-up page."""
+    """Answer the reader: by email from the desk's address, or on their follow-up page.
+
+    `canned` is the desk's canned reply the text started from (recorded beside the reply);
+    `via` is the submission whose page the reply was written on, when this one is its
+    duplicate: the reply lands here, and that one's history says so.
+    """
     check_version(session, submission, version)
+    if via is not None and submission.duplicate_of_id != via.id:
+        raise NotAllowed(f"{submission.reference} is not a duplicate of {via.reference}.")
     if channel not in reply_channels(submission):
         if channel == "email":
             raise NotAllowed("The reader did not leave an email address and agree to be contacted.")
@@ -260,6 +284,12 @@ def reply(
         # Both kinds are shown to the reader on their follow-up page.
         kind = "reply" if channel == "email" else "reply_page"
         session.add(_event(submission, actor, kind, text, now))
+        if canned is not None:
+            session.add(_event(submission, actor, "canned_used", canned.title, now))
+        if via is not None:
+            how = "by email" if channel == "email" else "on their follow-up page"
+            detail = f"replied to the reader of {submission.reference} {how}"
+            session.add(_event(via, actor, "duplicate_reply", detail, now))
 
     _commit(session, submission, change)
 

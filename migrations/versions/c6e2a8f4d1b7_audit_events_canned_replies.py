@@ -1,4 +1,4 @@
-"""Audit events outside submissions, desks' canned replies, index reader replies
+"""Audit events outside submissions, desks' canned replies, triage indexes
 
 Revision ID: c6e2a8f4d1b7
 Revises: b5d8f1a3c6e9
@@ -46,12 +46,52 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_canned_replies_desk_id'), ['desk_id'], unique=False)
 
     with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.create_index('ix_submissions_reader_replied', ['reader_replied_at'], unique=False)
+        batch_op.create_index(
+            'ix_submissions_replied',
+            ['status', 'desk_id', 'assignee_id'],
+            unique=False,
+            sqlite_where=sa.text('reader_replied_at IS NOT NULL'),
+            postgresql_where=sa.text('reader_replied_at IS NOT NULL'),
+        )
+        batch_op.create_index(
+            'ix_submissions_assignee_replied', ['assignee_id', 'reader_replied_at'], unique=False
+        )
+        batch_op.create_index(
+            'ix_submissions_desk_created_acted',
+            ['desk_id', 'created_at', 'first_action_at'],
+            unique=False,
+        )
+        batch_op.drop_index('ix_submissions_desk_created')
+        batch_op.create_index(
+            'ix_submissions_untouched',
+            ['status', 'first_action_at', 'id', 'created_at'],
+            unique=False,
+        )
+        batch_op.drop_index('ix_submissions_waiting')
+        batch_op.create_index(
+            'ix_submissions_desk_untouched',
+            ['desk_id', 'status', 'first_action_at', 'id', 'created_at'],
+            unique=False,
+        )
+        batch_op.drop_index('ix_submissions_desk_waiting')
 
 
 def downgrade():
     with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.drop_index('ix_submissions_reader_replied')
+        batch_op.create_index(
+            'ix_submissions_desk_waiting',
+            ['desk_id', 'status', 'first_action_at', 'created_at'],
+            unique=False,
+        )
+        batch_op.drop_index('ix_submissions_desk_untouched')
+        batch_op.create_index(
+            'ix_submissions_waiting', ['status', 'first_action_at', 'created_at'], unique=False
+        )
+        batch_op.drop_index('ix_submissions_untouched')
+        batch_op.create_index('ix_submissions_desk_created', ['desk_id', 'created_at'], unique=False)
+        batch_op.drop_index('ix_submissions_desk_created_acted')
+        batch_op.drop_index('ix_submissions_assignee_replied')
+        batch_op.drop_index('ix_submissions_replied')
     with op.batch_alter_table('canned_replies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_canned_replies_desk_id'))
     op.drop_table('canned_replies')

@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from intake.models import ROLES, AuditEvent, DbSession, Reporter, StaffUser, utcnow
+from intake.text import whole_number
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1024  # hashing a megabyte per try would be a cheap way to tie up a worker
@@ -251,7 +252,7 @@ def needs_second_factor(user: StaffUser, policy: str) -> bool:
 def _matching_step(secret: str, code: str, last_step: int, now: datetime) -> int | None:
     """Return the time step the code belongs to, if it is right and newer than last_step."""
     code = "".join(code.split())
-    if len(code) != 6 or not code.isdigit():
+    if whole_number(code, 6) is None or len(code) != 6:
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)
@@ -371,12 +372,14 @@ def unlinked_reporters(session: DbSession) -> list[StaffUser]:
 
 
 # One-time links to set a password: signed (with their own salt) and dated by
-# itsdangerous, and tied to the password hash they were made for, so setting the password
-# (which changes the hash) uses up every link made before.
+# itsdangerous, and tied to the password hash and session token they were made for, so
+# setting the password uses up every link made before, and so does anything that ends
+# the account's sessions (deactivation, reactivation, a role change, a 2FA reset, a newer
+# link): a link cannot come back to life.
 
 
 def _fingerprint(user: StaffUser, secret: str) -> str:
-    message = f"{LINK_SALT}:{user.id}:{user.password_hash}".encode()
+    message = f"{LINK_SALT}:{user.id}:{user.password_hash}:{user.session_token}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
@@ -387,14 +390,14 @@ def _serializer(secret: str) -> URLSafeTimedSerializer:
 def renew_link(session: DbSession, user: StaffUser, *, actor: str) -> None:
     """Record that a new set-password link goes out, uncommitted (the caller commits).
 
-    An account that has no password yet gets a new unusable hash, so the links sent
-    before (one may have gone astray) stop working; one with a password keeps it until
-    the link sets a new one.
+    The links sent before (one may have gone astray) stop working, and the account is
+    signed out everywhere; one with a password keeps it until the link sets a new one.
     """
     if not user.active:
         raise AccountError(f"{user.email} is deactivated: reactivate it first.")
     if not has_password(user):
         user.password_hash = _no_password()
+    user.session_token = secrets.token_hex(32)
     _audit(session, actor, "account.link_sent", user.email)
 
 
@@ -423,14 +426,14 @@ def account_for_link(
         raise LinkError(
             f"This link has expired: links last {hours} hours. Ask an admin for a new one.", 410
         )
+    if not user.active:
+        raise LinkError("This account is deactivated. Ask an admin.", 410)
     if not hmac.compare_digest(str(payload.get("f", "")), _fingerprint(user, secret)):
         raise LinkError(
             "This link was used already, or a newer one was sent. Sign in, or ask an admin "
             "for a new link.",
             410,
         )
-    if not user.active:
-        raise LinkError("This account is deactivated. Ask an admin.", 410)
     return user
 
 

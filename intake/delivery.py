@@ -24,7 +24,15 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_mail import Connection, Mail, Message
 
-from intake.models import ERASED, DbSession, Event, OutboxEmail, to_whom, utcnow
+from intake.models import (
+    ACCOUNT_PURPOSES,
+    ERASED,
+    DbSession,
+    Event,
+    OutboxEmail,
+    to_whom,
+    utcnow,
+)
 from intake.text import clean_line
 
 log = logging.getLogger(__name__)
@@ -222,9 +230,14 @@ MAX_UNRECORDED = 3
 
 # A reader who did not agree to be contacted: the address served this one email, so it
 # goes (with the message's bytes) as soon as the email is sent, failed or cancelled.
+# A link to set a staff password opens the account: its text and bytes go the same way.
+_HOLDS_LINK = OutboxEmail.purpose.in_(ACCOUNT_PURPOSES)
 FORGET_RECIPIENT = {
     "recipient": sa.case((OutboxEmail.forget_recipient, ERASED), else_=OutboxEmail.recipient),
-    "raw": sa.case((OutboxEmail.forget_recipient, sa.null()), else_=OutboxEmail.raw),
+    "raw": sa.case(
+        (sa.or_(OutboxEmail.forget_recipient, _HOLDS_LINK), sa.null()), else_=OutboxEmail.raw
+    ),
+    "body": sa.case((_HOLDS_LINK, ERASED), else_=OutboxEmail.body),
 }
 
 # Built once: the worker runs these for every email or few, and building a statement

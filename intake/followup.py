@@ -13,6 +13,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from intake.text import ascii_digits
+
 DIGITS = 20
 GROUP = 4
 _hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
@@ -28,7 +30,7 @@ def new_passphrase() -> str:
 
 def normalise(typed: str) -> str:
     """Keep only the digits a reader typed (spaces, dashes and dots are theirs to add)."""
-    return "".join(ch for ch in typed if ch.isdigit())[: DIGITS * 2]
+    return ascii_digits(typed)[: DIGITS * 2]
 
 
 def hash_passphrase(passphrase: str) -> str:

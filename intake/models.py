@@ -19,6 +19,9 @@ OUTBOX_STATES = ("pending", "sent", "failed", "cancelled")
 # Emails written to the reader (the rest go to staff): events call their recipient "the
 # reader", and their address is shown only with the reader's consent.
 READER_PURPOSES = ("reader_ack", "reply")
+# Emails carrying a one-time link to set a staff password: the link opens the account, so
+# the stored text and bytes go once the email is sent, failed or cancelled.
+ACCOUNT_PURPOSES = ("account_invite", "password_link")
 
 
 def to_whom(purpose: str) -> str:

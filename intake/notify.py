@@ -15,7 +15,7 @@ from intake.delivery import seal
 from intake.extensions import keyed_digest
 from intake.language import name as language_name
 from intake.links import defang, linkable
-from intake.models import DbSession, Desk, OutboxEmail, Submission
+from intake.models import ACCOUNT_PURPOSES, DbSession, Desk, OutboxEmail, Submission
 from intake.routing import without_words
 from intake.text import clean_line
 
@@ -261,9 +261,6 @@ def staff_reply(
             ),
         )
     )
-
-
-ACCOUNT_PURPOSES = ("account_invite", "password_link")
 
 
 def account_link(

@@ -29,3 +29,18 @@ def clean_line(value: str | None) -> str:
         return ""
     text = _LINE_BREAKS.sub(" ", value)
     return " ".join(_drop_controls(text, keep="").split())
+
+
+def whole_number(value: str | None, digits: int = 18) -> int | None:
+    """Return the whole number a parameter holds in ASCII digits, or None.
+
+    Not str.isdigit: it accepts "²" and other digits that int() then refuses (a 500).
+    """
+    if value is None or not re.fullmatch(f"[0-9]{{1,{digits}}}", value):
+        return None
+    return int(value)
+
+
+def ascii_digits(text: str) -> str:
+    """Keep the decimal digits of any script a keyboard types, as ASCII; drop the rest."""
+    return "".join(str(unicodedata.decimal(ch)) for ch in text if ch.isdecimal())

@@ -56,11 +56,14 @@ def replace_file(session: DbSession, text: str, path: str | Path, *, actor: str)
     DirectoryError if the text is not valid; NotSaved if the file cannot be written.
     """
     newsroom = parse_newsroom(text)
-    target = Path(path)
+    # A deployment may link the setting to a file kept elsewhere: replace that file, not
+    # the link.
+    target = Path(path).resolve()
     before = _read_old(target)
     temporary = _write_beside(target, text)
     try:
         os.replace(temporary, target)
+        _sync_folder(target.parent)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise NotSaved(
@@ -78,6 +81,15 @@ def replace_file(session: DbSession, text: str, path: str | Path, *, actor: str)
             else:
                 os.replace(_write_beside(target, before), target)
         raise
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable: a crash after it must not bring the old file back."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def _read_old(target: Path) -> str | None:

@@ -198,6 +198,9 @@ def parse_newsroom(text: str) -> NewsroomFile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DirectoryError([f"not valid TOML: {exc}"]) from None
+    except RecursionError:
+        # tomllib recurses once per nested array: a crafted upload must not be a 500.
+        raise DirectoryError(["not valid TOML: nested too deeply"]) from None
 
     problems: list[str] = []
     for key in data:
@@ -301,7 +304,7 @@ def parse_newsroom(text: str) -> NewsroomFile:
 def read_newsroom(path: str | Path) -> NewsroomFile:
     """Read and validate a directory file from disk."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DirectoryError([f"cannot read {str(path)!r}: {exc}"]) from None
     return parse_newsroom(text)

@@ -264,7 +264,7 @@ def admin_newsroom_upload() -> ResponseReturnValue:
     if len(data) > UPLOAD_MAX:
         return _upload_page([f"The file is larger than {UPLOAD_MAX // 1024} KB."], 413)
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # an editor's byte-order mark is not TOML
     except UnicodeDecodeError:
         return _upload_page(["The file is not UTF-8 text: save it as UTF-8 and upload it again."])
     try:

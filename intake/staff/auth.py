@@ -105,6 +105,10 @@ def _pending_user(stage: str) -> StaffUser | None:
     return user
 
 
+# Requests a page makes by itself, which do not count as the person being there.
+UNATTENDED = frozenset({"staff.inbox_news"})
+
+
 @bp.before_app_request
 def end_old_sessions() -> ResponseReturnValue | None:
     """Sign out a staff session idle too long, or older than the absolute limit."""
@@ -119,7 +123,10 @@ def end_old_sessions() -> ResponseReturnValue | None:
         session.clear()
         flash("You were signed out after a while without activity. Sign in again, please.")
         return redirect(url_for("staff.login"))
-    session["seen_at"] = now
+    # The inbox's poll is the page asking, not a person: it must not keep a session alive
+    # on a screen left open (a shared or seized computer).
+    if request.endpoint not in UNATTENDED:
+        session["seen_at"] = now
     return None
 
 

@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from intake.text import whole_number
+
 
 class LoginForm(FlaskForm):
     """Sign in with email and password."""
@@ -26,8 +28,7 @@ class VersionedForm(FlaskForm):
 
     def seen_version(self) -> int | None:
         """Return the version the page showed, if it is a number."""
-        value = self.version.data or ""
-        return int(value) if value.isdigit() and len(value) < 10 else None
+        return whole_number(self.version.data, 9)
 
 
 class StatusForm(VersionedForm):

@@ -27,6 +27,7 @@ from intake.models import (
     Topic,
     utcnow,
 )
+from intake.text import whole_number
 
 PAGE_SIZE = 50
 # Counts stop here and read "1,000+": past it nobody triages by the exact number, and
@@ -95,10 +96,14 @@ def _date(args: Mapping[str, str], name: str, problems: list[str]) -> date | Non
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         problems.append(f"{name} must be a date like 2026-11-24; ignored.")
         return None
+    if day == date.max:  # "until" reads up to the day after, which does not exist
+        problems.append(f"{name} must be before {date.max}; ignored.")
+        return None
+    return day
 
 
 def default_sort(view: str) -> str:
@@ -136,8 +141,7 @@ def parse_filters(
     if sort not in SORTS:
         problems.append(f"sort must be newest or oldest; {sort!r} ignored.")
         sort = default_sort(view)
-    after_text = args.get("after", "")
-    after = int(after_text) if after_text.isdigit() and len(after_text) < 19 else None
+    after = whole_number(args.get("after", ""))
     return Filters(
         q=args.get("q", "").strip()[:200],
         status=status,
@@ -477,7 +481,7 @@ def median_first_action(
             sa.select(Desk.name, sa.func.percentile_cont(0.5).within_group(waited))
             .join(Desk, Submission.desk_id == Desk.id)
             .where(*acted)
-            .group_by(Desk.name)
+            .group_by(Desk.id, Desk.name)
         ):
             found[name] = float(seconds)
     else:

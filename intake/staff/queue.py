@@ -26,6 +26,7 @@ from intake.staff import bp, inbox
 from intake.staff.auth import staff_only
 from intake.staff.context import choices, target, targets, user, viewer
 from intake.staff.forms import BulkForm
+from intake.text import whole_number
 
 
 @bp.app_template_filter("duration")
@@ -84,7 +85,14 @@ def inbox_page() -> ResponseReturnValue:
         counts=inbox.status_counts(db.session, view, filters),
         dash=inbox.dashboard(db.session, view, now, hours),
         # The newest id the page knows of: the poll counts what arrives after it.
-        last_id=db.session.scalar(sa.select(sa.func.max(Submission.id))) or 0,
+        # Of what this viewer sees (the newsroom's total is not a reporter's business).
+        last_id=db.session.scalar(
+            sa.select(Submission.id)
+            .where(inbox.visible(view))
+            .order_by(Submission.id.desc())
+            .limit(1)
+        )
+        or 0,
         choices=lists,
         statuses=STATUSES,
         bulk=bulk,
@@ -106,10 +114,10 @@ def _filters(view: inbox.Viewer) -> inbox.Filters:
 def inbox_news() -> ResponseReturnValue:
     """Count what arrived since the page was opened, for the inbox's notice (JSON)."""
     view = viewer()
-    last = request.args.get("last", "")
-    if not last.isdigit() or len(last) > 18:
+    last = whole_number(request.args.get("last", ""))
+    if last is None:
         return {"error": "last must be the id the page was opened at"}, 400
-    count = inbox.newer_than(db.session, view, _filters(view), int(last))
+    count = inbox.newer_than(db.session, view, _filters(view), last)
     return {"new": count, "capped": count > inbox.PAGE_SIZE}
 
 
@@ -145,17 +153,36 @@ def bulk() -> ResponseReturnValue:
             sa.select(Submission).where(Submission.reference == reference, inbox.visible(view))
         )
         if submission is not None:
-            items.append((submission, int(version) if version.isdigit() else None))
+            items.append((submission, whole_number(version, 9)))
     kind, _, value = (form.action.data or "").partition(":")
     if not items or kind not in ("status", "assign"):
         flash("Tick at least one submission and choose an action.")
         return back
+    leaving: list[str] = []
+    if kind == "assign" and not view.sees_everything:
+        # The submission page asks a reporter before an item leaves their desks; a bulk
+        # action cannot ask, so it leaves those items where they are and says so.
+        kept: list[tuple[Submission, int | None]] = []
+        for item in items:
+            try:
+                desk, label = workflow.destination(db.session, item[0], target(value))
+            except workflow.NotAllowed:
+                kept.append(item)  # the workflow explains the refusal
+                continue
+            if desk.id in view.desk_ids:
+                kept.append(item)
+            else:
+                leaving.append(
+                    f"{item[0].reference}: {label} is outside your desks; "
+                    "move it from its own page, which asks first."
+                )
+        items = kept
     if kind == "status":
         result = workflow.bulk_status(db.session, items, user(), value)
     else:
         result = workflow.bulk_assign(db.session, items, user(), target(value))
     flash(f"Done for {len(result.done)}.")
-    for line in result.skipped:
+    for line in result.skipped + leaving:
         flash(f"Not changed: {line}")
     return back
 

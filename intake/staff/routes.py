@@ -43,6 +43,7 @@ from intake.staff.context import (
     viewer,
 )
 from intake.staff.forms import AssignForm, NoteForm, ReplyForm, StatusForm
+from intake.text import whole_number
 
 # What the submission page's thread shows, in time order; everything is in the history.
 CONVERSATION = ("reader_message", "reply", "reply_page", "note")
@@ -312,8 +313,9 @@ def _addressed(submission: Submission, to: str, seen: int | None) -> tuple[Submi
         return submission, seen
     reference, _, version = to.partition(":")
     for dup in duplicates(viewer(), submission):
-        if dup.reference == reference and version.isdigit() and len(version) < 10:
-            return dup, int(version)
+        seen_version = whole_number(version, 9)
+        if dup.reference == reference and seen_version is not None:
+            return dup, seen_version
     raise workflow.NotAllowed(f"{reference} is no longer a duplicate of this one: choose again.")
 
 

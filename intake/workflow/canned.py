@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 
 from intake.models import AuditEvent, CannedReply, DbSession, Desk, StaffUser, Submission, utcnow
-from intake.text import clean_line, clean_multiline
+from intake.text import clean_line, clean_multiline, whole_number
 from intake.workflow.triage import REPLY_MAX, NotAllowed
 
 # The languages a canned reply is written in; the first is required and the fallback.
@@ -131,11 +131,12 @@ def canned_replies(session: DbSession, desk_id: int | None) -> list[CannedReply]
 
 def usable_canned(session: DbSession, submission: Submission, value: str) -> CannedReply | None:
     """Return the active canned reply of the submission's desk with this id, if there is one."""
-    if not value.isdigit() or len(value) > 18:
+    canned_id = whole_number(value)
+    if canned_id is None:
         return None
     return session.scalar(
         sa.select(CannedReply).where(
-            CannedReply.id == int(value),
+            CannedReply.id == canned_id,
             CannedReply.desk_id == submission.desk_id,
             CannedReply.active.is_(True),
         )

@@ -11,7 +11,16 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from intake.delivery import FORGET_RECIPIENT
-from intake.models import ERASED, DbSession, Event, OutboxEmail, StaffUser, to_whom, utcnow
+from intake.models import (
+    ACCOUNT_PURPOSES,
+    ERASED,
+    DbSession,
+    Event,
+    OutboxEmail,
+    StaffUser,
+    to_whom,
+    utcnow,
+)
 from intake.workflow.triage import NotAllowed
 
 
@@ -65,6 +74,9 @@ def send_again(
     email = _load(session, email_id)
     if email.recipient == ERASED:
         raise NotAllowed("This email was erased with its submission; it cannot be sent again.")
+    if email.purpose in ACCOUNT_PURPOSES:
+        # Its link was erased when it failed: a new link is a new email.
+        raise NotAllowed("Send a new link from the accounts page instead.")
     detail = (
         f"{email.purpose}{to_whom(email.purpose)} sent again after {email.attempts} "
         f"failed attempt(s){_code(email.last_error)}"

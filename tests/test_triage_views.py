@@ -268,3 +268,16 @@ def test_the_new_count_refuses_a_bad_starting_point(
 
 def test_the_new_count_is_for_staff_only(client: FlaskClient) -> None:
     assert client.get("/staff/inbox/new?last=0").status_code == 302
+
+
+def test_a_bare_export_is_every_submission_and_the_inbox_link_exports_what_it_shows(
+    client: FlaskClient, auth: AuthActions, staff: dict[str, str], queue: dict[str, str]
+) -> None:
+    auth.login(staff["editor"])
+    everything = client.get("/staff/export.csv").get_data(as_text=True)
+    assert all(reference in everything for reference in queue.values())
+    page = client.get("/staff/").get_data(as_text=True)
+    link = re.search(r'href="(/staff/export\.csv\?[^"]*)"', page)
+    assert link is not None and "view=open" in link.group(1)
+    shown = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert queue["closed"] not in shown and queue["unassigned"] in shown

@@ -100,11 +100,11 @@ def inbox_page() -> ResponseReturnValue:
     )
 
 
-def _filters(view: inbox.Viewer) -> inbox.Filters:
+def _filters(view: inbox.Viewer, landing: str | None = None) -> inbox.Filters:
     """Read the URL's filters; a bare /staff/ is a reporter's queue or an editor's open items."""
     return inbox.parse_filters(
         request.args,
-        landing="open" if view.sees_everything else "mine",
+        landing=landing or ("open" if view.sees_everything else "mine"),
         first_action_hours=float(current_app.config["INTAKE_FIRST_ACTION_HOURS"]),
     )
 
@@ -126,7 +126,9 @@ def inbox_news() -> ResponseReturnValue:
 def export_csv() -> ResponseReturnValue:
     """Download the current filter as CSV (formulas defused for spreadsheets)."""
     view = viewer()
-    filters = _filters(view)
+    # A bare export is every submission, as scripts have always had it; the inbox's own
+    # export link names its view.
+    filters = _filters(view, landing="all")
     records = exporting.rows(db.session, inbox.filtered(db.session, view, filters))
     name = f"intake-{utcnow():%Y%m%d-%H%M}.csv"
     return Response(

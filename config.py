@@ -67,6 +67,8 @@ class Config:
     INTAKE_FIRST_ACTION_HOURS = env_int("INTAKE_FIRST_ACTION_HOURS", 4)
     # How long a link to set a staff password (sent when an admin creates an account) works.
     INTAKE_INVITE_HOURS = env_int("INTAKE_INVITE_HOURS", 72)
+    # Which engine judges whether two reader questions are the same (intake.similarity).
+    INTAKE_SIMILARITY = os.environ.get("INTAKE_SIMILARITY") or "semantic"
     # How often an open inbox asks how many items arrived since it was opened.
     INTAKE_INBOX_POLL_SECONDS = env_int("INTAKE_INBOX_POLL_SECONDS", 30)
     # Bearer token for GET /metrics (Prometheus); empty: /metrics answers 404.

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import click
 from flask import Flask, current_app
@@ -29,10 +29,15 @@ from intake import reference as references
 from intake.delivery import Courier, Delivery, deliver_due
 from intake.directory import DirectoryError, load_file, read_newsroom, routing_directory
 from intake.extensions import db, mail
+from intake.language import detect as detect_language
 from intake.mailin import imap
 from intake.mailin.parse import Unreadable
 from intake.models import ROLES, DbSession, StaffUser
 from intake.routecheck import RouteChecker
+
+if TYPE_CHECKING:
+    # Imported where used: numpy and the model stay out of the web server's processes.
+    from intake import similarity
 
 log = logging.getLogger(__name__)
 intake_cli = AppGroup("intake", help="Run intake's own tasks.")
@@ -131,6 +136,67 @@ def route_check(newsroom_path: str) -> None:
         out.detach()  # leave the process's own streams open
         lines.detach()
     if errors:
+        sys.exit(1)
+
+
+def _similar_pair(line: str) -> tuple[Any, similarity.Question, similarity.Question]:
+    """Read one {"id", "a", "b"} line; ValueError says what is wrong with it."""
+    from intake import similarity
+
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg}") from None
+    if not isinstance(item, dict):
+        raise ValueError("each line must be a JSON object with id, a and b")
+    texts = [item.get(key) for key in ("a", "b")]
+    if not all(isinstance(text, str) and text.strip() for text in texts):
+        raise ValueError("a and b must be non-empty strings")
+    a, b = (
+        similarity.Question(str(t), similarity.language_of(str(t), detect_language(str(t))))
+        for t in texts
+    )
+    return item.get("id"), a, b
+
+
+@intake_cli.command("similar-check")
+def similar_check() -> None:
+    """Judge JSON-lines question pairs {id, a, b} from standard input; print {id, score, same}.
+
+    The same judgement grouping uses (INTAKE_SIMILARITY's engine, each text's detected
+    language); nothing is read from or written to the database.
+    """
+    from intake import similarity
+
+    model = similarity.engine(str(current_app.config["INTAKE_SIMILARITY"]))
+    lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    try:
+        numbered = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+    finally:
+        lines.detach()
+    pairs: list[tuple[Any, similarity.Question, similarity.Question]] = []
+    results: dict[int, dict[str, Any]] = {}
+    for number, line in numbered:
+        try:
+            pairs.append(_similar_pair(line))
+        except ValueError as exc:
+            click.echo(f"line {number}: {exc}", err=True)
+            results[number] = {"line": number, "error": str(exc)}
+            continue
+        results[number] = {"id": pairs[-1][0]}
+    # One batch: the vectors of every text at once (and the tfidf engine's IDF over them).
+    verdicts = iter(similarity.judge(model, [(a, b) for _, a, b in pairs]))
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=True)
+    try:
+        for number, _line in numbered:
+            result = results[number]
+            if "error" not in result:
+                verdict = next(verdicts)
+                result.update(score=round(verdict.score, 4), same=verdict.same)
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    finally:
+        out.detach()
+    if any("error" in result for result in results.values()):
         sys.exit(1)
 
 

@@ -15,21 +15,13 @@ from intake.models import (
     AuditEvent,
     DbSession,
     Event,
-    Newsroom,
     Reporter,
     StaffUser,
     Submission,
     utcnow,
 )
 from intake.workflow.submit import queue
-from intake.workflow.triage import NotAllowed
-
-
-def _newsroom(session: DbSession) -> Newsroom:
-    newsroom = session.get(Newsroom, 1)
-    if newsroom is None:
-        raise NotAllowed("No newsroom is loaded: load the directory file first.")
-    return newsroom
+from intake.workflow.triage import NotAllowed, loaded_newsroom
 
 
 def _queue_link(
@@ -43,7 +35,7 @@ def _queue_link(
 ) -> None:
     email = notify.account_link(
         user.email,
-        _newsroom(session),
+        loaded_newsroom(session),
         accounts.password_link_token(user, secret),
         first=first,
         role=user.role,
@@ -118,7 +110,7 @@ def move_to_desk_inboxes(
         raise NotAllowed(
             f"{reporter.name} is active: reassign their items one by one, from each item's page."
         )
-    newsroom = _newsroom(session)
+    newsroom = loaded_newsroom(session)
     items = list(
         session.scalars(sa.select(Submission).where(held(reporter.id)).order_by(Submission.id))
     )

@@ -228,7 +228,9 @@ def _queue_receipt(
     queue(session, receipt, "reader's receipt", now)
 
 
-def queue(session: DbSession, email: OutboxEmail, what: str, now: datetime) -> None:
+def queue(
+    session: DbSession, email: OutboxEmail, what: str, now: datetime, actor: str = "system"
+) -> None:
     """Put an email in the outbox with an 'emailed' event, in the caller's transaction."""
     email.created_at = email.next_attempt_at = now
     session.add(email)
@@ -237,7 +239,7 @@ def queue(session: DbSession, email: OutboxEmail, what: str, now: datetime) -> N
             Event(
                 submission=email.submission,
                 kind="emailed",
-                actor="system",
+                actor=actor,
                 detail=f"{what} queued",
                 created_at=now,
             )

@@ -26,6 +26,7 @@ from intake.models import (
     utcnow,
 )
 from intake.workflow.purge import FINAL_STATUSES
+from intake.workflow.submit import queue
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("in_progress", "answered", "used", "closed", "spam", "duplicate"),
@@ -63,10 +64,11 @@ class Target:
     slug: str
 
 
-def _newsroom(session: DbSession) -> Newsroom:
+def loaded_newsroom(session: DbSession) -> Newsroom:
+    """Return the newsroom's settings; NotAllowed before a directory file was loaded."""
     newsroom = session.get(Newsroom, 1)
     if newsroom is None:
-        raise NotAllowed("No newsroom is loaded.")
+        raise NotAllowed("No newsroom is loaded: load the directory file first.")
     return newsroom
 
 
@@ -193,7 +195,7 @@ def assign(
 ) -> None:
     """Give a submission to a reporter or a desk, and email the new assignee."""
     check_version(session, submission, version)
-    newsroom = _newsroom(session)
+    newsroom = loaded_newsroom(session)
     reporter, desk, to, label = _resolve(session, submission, target)
     if submission.assignee is reporter and submission.desk is desk:
         raise NotAllowed(f"It is already with {label}.")
@@ -210,9 +212,7 @@ def assign(
             email_content=desk.email_content,
             why=why,
         )
-        email.created_at = email.next_attempt_at = now
-        session.add(email)
-        session.add(_event(submission, actor, "emailed", f"notice to {label} queued", now))
+        queue(session, email, f"notice to {label}", now, actor=actor.email)
 
     _commit(session, submission, change)
 
@@ -274,7 +274,7 @@ def reply(
         raise NotAllowed("Write the reply first.")
     if len(text) > REPLY_MAX:
         raise NotAllowed(f"A reply can be at most {REPLY_MAX:,} characters.")
-    newsroom = _newsroom(session)
+    newsroom = loaded_newsroom(session)
 
     def change(now: datetime) -> None:
         if channel == "email":

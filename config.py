@@ -99,6 +99,8 @@ class Config:
     INTAKE_LOGIN_LIMIT_ACCOUNT = os.environ.get("INTAKE_LOGIN_LIMIT_ACCOUNT") or "10 per hour"
     INTAKE_LOGIN_LIMIT_CLIENT = os.environ.get("INTAKE_LOGIN_LIMIT_CLIENT") or "30 per hour"
     INTAKE_REPLY_LIMIT = os.environ.get("INTAKE_REPLY_LIMIT") or "30 per hour"
+    # "I want to know too" on /answers: clicks a client may make (each group counts once a day).
+    INTAKE_WANT_LIMIT = os.environ.get("INTAKE_WANT_LIMIT") or "30 per hour"
     # How many reverse proxies stand in front (their X-Forwarded-For is then trusted).
     INTAKE_PROXY_COUNT = env_int("INTAKE_PROXY_COUNT", 0)
     # Origins allowed to embed the public form in a frame, e.g. "https://www.example.org".

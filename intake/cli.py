@@ -208,7 +208,7 @@ DATABASE_RETRY_SECONDS = 5
 @click.option("--batch", default=50, show_default=True, help="Emails a pass, one connection.")
 @click.option("--interval", default=0.25, show_default=True, help="Seconds between idle polls.")
 def worker(once: bool, batch: int, interval: float) -> None:
-    """Deliver the outbox's due emails over SMTP, with retries and backoff."""
+    """Deliver the outbox's due emails over SMTP, with retries and backoff; group questions."""
     app = current_app
     if not app.config.get("MAIL_SERVER"):
         click.echo(
@@ -225,6 +225,11 @@ def worker(once: bool, batch: int, interval: float) -> None:
     total = Delivery()
     lease = timedelta(seconds=int(app.config["INTAKE_OUTBOX_LEASE"]))
     courier = Courier(mail)  # one SMTP connection while there is mail, closed when idle
+    # The model loads here (numpy, ~100 MB) the first time a question waits: never in a
+    # web process.
+    from intake.workflow.grouping import Grouper
+
+    grouper = Grouper(str(app.config["INTAKE_SIMILARITY"]), name)
     try:
         with stop_on_signals() as stopping:
             while not stopping.is_set():
@@ -232,6 +237,7 @@ def worker(once: bool, batch: int, interval: float) -> None:
                     report = deliver_due(
                         db.session, mail, name, batch, lease=lease, courier=courier
                     )
+                    grouped = grouper.run_safely(db.session)
                 except SQLAlchemyError as exc:
                     # The database is away: keep the worker, wait, try again. What this
                     # pass sent but could not record goes again after its lease (at most
@@ -245,11 +251,14 @@ def worker(once: bool, batch: int, interval: float) -> None:
                     continue
                 db.session.remove()
                 total.add(report)
+                if grouped:
+                    click.echo(f"compared {grouped} new question(s)", err=True)
                 if report.claimed:
                     click.echo(
                         f"sent {report.sent}, to retry {report.retried}, failed {report.failed}",
                         err=True,
                     )
+                if report.claimed or grouped:
                     continue
                 courier.close()
                 if once:

@@ -448,3 +448,103 @@ class CannedReply(Base):
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     desk: so.Mapped[Desk] = so.relationship()
+
+
+# Where an answered group of questions is shown on /answers: not at all, as "We're looking
+# into it", or with its answer.
+PUBLIC_STATES = ("hidden", "looking", "published")
+
+
+class QuestionGroup(Base):
+    """Reader questions that ask the same thing, in any language, answered once."""
+
+    __tablename__ = "question_groups"
+    __table_args__ = (sa.CheckConstraint(f"public IN {PUBLIC_STATES}", name="public"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # For staff: the first question's asking sentence (a reader's words, never published).
+    title: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    # What /answers shows as the question, written by an editor: language code -> text.
+    headline: so.Mapped[dict[str, str]] = so.mapped_column(sa.JSON, default=dict)
+    # The answer: "en" always once answered; "ru", "uk" when written.
+    answer: so.Mapped[dict[str, str]] = so.mapped_column(sa.JSON, default=dict)
+    answered_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    answered_by: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    # The story that answers it, linked from /answers.
+    story_url: so.Mapped[str] = so.mapped_column(sa.String(2048), default="")
+    public: so.Mapped[str] = so.mapped_column(sa.String(16), default="hidden", index=True)
+    # Clicks of "I want to know too": a number, nothing about who clicked.
+    want_count: so.Mapped[int] = so.mapped_column(default=0)
+    # Two editors answering at once: the second is refused rather than sent twice.
+    version: so.Mapped[int] = so.mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    members: so.Mapped[list[Question]] = so.relationship(
+        back_populates="group", order_by="Question.submission_id"
+    )
+
+
+class Question(Base):
+    """A reader question's place among the others: its vector, its group, its answer.
+
+    Written with the submission (state "pending"); the worker computes the vector and
+    groups it, so no web request waits on the model.
+    """
+
+    __tablename__ = "questions"
+    __table_args__ = (sa.Index("ix_questions_state_created", "state", "created_at"),)
+
+    submission_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("submissions.id"), primary_key=True
+    )
+    # The language it is compared in (en, ru, uk, or what was detected).
+    language: so.Mapped[str] = so.mapped_column(sa.String(8), default="")
+    # "pending" until the worker has compared it, then "done".
+    state: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
+    # The engine that compared it, and its float32 vector (the semantic engine's only:
+    # tfidf vectors depend on the batch, so they are computed again each time).
+    engine: so.Mapped[str] = so.mapped_column(sa.String(16), default="")
+    vector: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    group_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("question_groups.id"), index=True
+    )
+    # How it joined its group: "similar" (the worker) or "staff" (by hand).
+    grouped_by: so.Mapped[str] = so.mapped_column(sa.String(16), default="")
+    # When the group's answer went to this asker (None: not yet).
+    answer_sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    submission: so.Mapped[Submission] = so.relationship()
+    group: so.Mapped[QuestionGroup | None] = so.relationship(back_populates="members")
+
+
+class QuestionMatch(Base):
+    """How alike two questions scored when the later one was compared (for staff)."""
+
+    __tablename__ = "question_matches"
+
+    # The later question, and one earlier one it was compared with.
+    submission_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("submissions.id"), primary_key=True
+    )
+    other_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("submissions.id"), primary_key=True, index=True
+    )
+    score: so.Mapped[float]
+    same: so.Mapped[bool] = so.mapped_column(default=False)
+
+
+class QuestionSplit(Base):
+    """Two questions staff said are not the same: never grouped together again."""
+
+    __tablename__ = "question_splits"
+
+    # The lower submission id first, so a pair has one row.
+    low_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("submissions.id"), primary_key=True)
+    high_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("submissions.id"), primary_key=True, index=True
+    )
+    actor: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)

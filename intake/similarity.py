@@ -24,6 +24,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from intake.text import asking_part
+
 ENGINES = ("semantic", "tfidf")
 CYRILLIC = ("ru", "uk")
 # A pair's languages, as calibrated: one language, Russian with Ukrainian, English with either.
@@ -142,19 +144,12 @@ def sides(text: str) -> frozenset[str]:
     return frozenset(side for side, p in _SIDE_PATTERNS.items() if p.search(text))
 
 
-def _question_part(text: str) -> str:
-    """Return the sentence that asks (a reader often gives context first)."""
-    sentences = [s for s in re.split(r"(?<=[.!?…])\s+", text.strip()) if s]
-    asking = [s for s in sentences if "?" in s]
-    return asking[-1] if asking else (sentences[-1] if sentences else "")
-
-
 def asks(text: str, language: str) -> str:
     """Say what a question asks: when, where, who, how_many, why, how, what, or whether."""
     patterns = _PATTERNS.get(language)
     if patterns is None:
         return WHETHER
-    part = _question_part(text)
+    part = asking_part(text)
     # The first question word wins; at one position the more specific one ("how many"
     # before "how"), which the list's order gives.
     found = [

@@ -44,3 +44,16 @@ def whole_number(value: str | None, digits: int = 18) -> int | None:
 def ascii_digits(text: str) -> str:
     """Keep the decimal digits of any script a keyboard types, as ASCII; drop the rest."""
     return "".join(str(unicodedata.decimal(ch)) for ch in text if ch.isdecimal())
+
+
+def asking_part(text: str) -> str:
+    """Return the sentence that asks (a reader often gives context first)."""
+    sentences = [s for s in re.split(r"(?<=[.!?…])\s+", text.strip()) if s]
+    asking = [s for s in sentences if "?" in s]
+    return asking[-1] if asking else (sentences[-1] if sentences else "")
+
+
+def asking_sentence(text: str, limit: int = 300) -> str:
+    """Return the asking sentence of a text, bounded: a group's title, a published quote."""
+    part = asking_part(text) or text.strip()
+    return part if len(part) <= limit else part[: limit - 1].rstrip() + "…"

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from intake.public import followup, routes  # noqa: E402, F401 - registers the views on bp
+from intake.public import answers, followup, routes  # noqa: E402, F401 - registers the views on bp

@@ -31,7 +31,7 @@ from intake.models import (
     Submission,
     utcnow,
 )
-from intake.staff import bp, inbox
+from intake.staff import bp, inbox, questions
 from intake.staff.auth import staff_only
 from intake.staff.context import (
     assign_choices,
@@ -152,6 +152,7 @@ def _render_submission(
         forms[type(form).__name__] = form
         form.version.data = str(submission.version)
     threads = _threads(dups)
+    question_row, similar_items = questions.similar(submission, view)
     return (
         render_template(
             "staff/submission.html",
@@ -165,6 +166,8 @@ def _render_submission(
             note_form=forms["NoteForm"],
             reply_form=forms["ReplyForm"],
             article_linked=_article_linked(submission.article),
+            question_row=question_row,
+            similar=similar_items,
             problem=problem,
             confirm=confirm,
             notice=notice,

@@ -16,6 +16,7 @@ from intake.models import (
     DbSession,
     Event,
     OutboxEmail,
+    Question,
     Submission,
     utcnow,
 )
@@ -51,6 +52,12 @@ def erase(
         sa.update(Event)
         .where(Event.submission_id == submission.id, Event.kind.in_(TEXT_EVENTS))
         .values(detail=ERASED)
+    )
+    # A sentence vector can be turned back into much of its text: it goes with the text.
+    session.execute(
+        sa.update(Question)
+        .where(Question.submission_id == submission.id)
+        .values(vector=None, state="done")
     )
     files = list(
         session.scalars(sa.select(Attachment).where(Attachment.submission_id == submission.id))

@@ -17,6 +17,7 @@ from intake.models import (
     DbSession,
     Event,
     OutboxEmail,
+    Question,
     Submission,
     utcnow,
 )
@@ -127,6 +128,9 @@ def submit(
         session.add(submission)
         session.add(Event(submission=submission, kind="created", actor="reader", created_at=now))
         attach(session, submission, stored, now)
+        if new.kind == "question":
+            # The worker compares it with the other questions once this commits.
+            session.add(Question(submission=submission, created_at=now))
         session.add(
             Event(
                 submission=submission,

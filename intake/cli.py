@@ -207,7 +207,13 @@ DATABASE_RETRY_SECONDS = 5
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--batch", default=50, show_default=True, help="Emails a pass, one connection.")
 @click.option("--interval", default=0.25, show_default=True, help="Seconds between idle polls.")
-def worker(once: bool, batch: int, interval: float) -> None:
+@click.option(
+    "--grouping/--no-grouping",
+    default=True,
+    show_default=True,
+    help="Also compare new questions (off: run `intake group` as a process of its own).",
+)
+def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
     """Deliver the outbox's due emails over SMTP, with retries and backoff; group questions."""
     app = current_app
     if not app.config.get("MAIL_SERVER"):
@@ -237,7 +243,7 @@ def worker(once: bool, batch: int, interval: float) -> None:
                     report = deliver_due(
                         db.session, mail, name, batch, lease=lease, courier=courier
                     )
-                    grouped = grouper.run_safely(db.session)
+                    grouped = grouper.run_safely(db.session) if grouping else 0
                 except SQLAlchemyError as exc:
                     # The database is away: keep the worker, wait, try again. What this
                     # pass sent but could not record goes again after its lease (at most
@@ -271,6 +277,37 @@ def worker(once: bool, batch: int, interval: float) -> None:
         f"failed {total.failed}",
         err=True,
     )
+
+
+@intake_cli.command("group")
+@click.option("--once", is_flag=True, help="Compare the questions waiting now, then exit.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between idle polls.")
+def group(once: bool, interval: float) -> None:
+    """Compare new questions with the open ones and group them (what the worker also does)."""
+    from intake.workflow.grouping import Grouper
+
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    grouper = Grouper(str(current_app.config["INTAKE_SIMILARITY"]), name)
+    total = 0
+    with stop_on_signals() as stopping:
+        while not stopping.is_set():
+            try:
+                done = grouper.run_once(db.session)
+            except SQLAlchemyError as exc:
+                db.session.remove()
+                click.echo(f"group {name}: database error ({type(exc).__name__})", err=True)
+                if once:
+                    sys.exit(1)
+                stopping.wait(DATABASE_RETRY_SECONDS)
+                continue
+            db.session.remove()
+            total += done
+            if done:
+                continue
+            if once:
+                break
+            stopping.wait(interval)
+    click.echo(f"group {name}: done; compared {total} question(s)", err=True)
 
 
 EX_DATAERR = 65  # sysexits.h: the MTA bounces the message with our reason

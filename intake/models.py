@@ -462,8 +462,6 @@ class QuestionGroup(Base):
     __table_args__ = (sa.CheckConstraint(f"public IN {PUBLIC_STATES}", name="public"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    # For staff: the first question's asking sentence (a reader's words, never published).
-    title: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
     # What /answers shows as the question, written by an editor: language code -> text.
     headline: so.Mapped[dict[str, str]] = so.mapped_column(sa.JSON, default=dict)
     # The answer: "en" always once answered; "ru", "uk" when written.
@@ -482,7 +480,9 @@ class QuestionGroup(Base):
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     members: so.Mapped[list[Question]] = so.relationship(
-        back_populates="group", order_by="Question.submission_id"
+        back_populates="group",
+        order_by="Question.submission_id",
+        foreign_keys="Question.group_id",
     )
 
 
@@ -512,12 +512,20 @@ class Question(Base):
     )
     # How it joined its group: "similar" (the worker) or "staff" (by hand).
     grouped_by: so.Mapped[str] = so.mapped_column(sa.String(16), default="")
-    # When the group's answer went to this asker (None: not yet).
+    # Which group's answer went to this asker, and when (a question moved to another group
+    # is still owed that group's answer).
+    answered_in_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("question_groups.id"))
     answer_sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Quoted on /answers: an editor chose it (the asker agreed to publication), and the
+    # name to print under it, as the editor wrote it (a first name, or none).
+    quoted: so.Mapped[bool] = so.mapped_column(default=False)
+    quoted_name: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     submission: so.Mapped[Submission] = so.relationship()
-    group: so.Mapped[QuestionGroup | None] = so.relationship(back_populates="members")
+    group: so.Mapped[QuestionGroup | None] = so.relationship(
+        back_populates="members", foreign_keys=[group_id]
+    )
 
 
 class QuestionMatch(Base):

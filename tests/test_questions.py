@@ -28,6 +28,7 @@ from intake.models import (
     QuestionSplit,
     Submission,
 )
+from intake.workflow import questions as workflow_questions
 from intake.workflow.grouping import Grouper
 from tests.conftest import (
     ADMIN_TOTP,
@@ -150,7 +151,7 @@ def bodies(smtp: SMTPSink, to: str) -> list[str]:
 
 
 def text(html: bytes) -> str:
-    return unescape(re.sub(r"<[^>]+>", " ", html.decode()))
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html.decode())))
 
 
 @pytest.fixture
@@ -240,6 +241,7 @@ def test_answers_page_shows_a_published_answer_in_ukrainian_with_first_names_onl
         ).status_code
         == 303
     )
+    assert quote(editor, qapp, group_id, talks["ru"], "Ольга").status_code == 303
     response = qapp.test_client().get("/answers?lang=uk")
     page = text(response.data)
     assert response.status_code == 200
@@ -247,9 +249,59 @@ def test_answers_page_shows_a_published_answer_in_ukrainian_with_first_names_onl
     assert "Чи будуть мирні переговори?" in page
     assert ANSWER["uk"] in page and ANSWER["en"] not in page
     assert "Про це запитали 3 читачі." in page
-    # Only the asker who agreed to publication is quoted, by first name.
-    assert "Ольга" in page and "Петренко" not in page and "olga@example.net" not in page
+    # Only the asker who agreed to publication is quoted, under the name the editor gave.
+    assert f"{TALKS['ru']} — Ольга" in page
+    assert "Петренко" not in page and "olga@example.net" not in page
     assert TALKS["uk"] not in page and TALKS["en"] not in page
+
+
+def quote(client: FlaskClient, app: Flask, group_id: int, reference: str, name: str) -> Any:
+    data = {"reference": reference, "quoted": "1", "name": name}
+    return client.post(f"/staff/questions/{group_id}/quote", data=data)
+
+
+def test_a_consenting_asker_is_not_quoted_until_an_editor_chooses_to(
+    qapp: Flask, talks: dict[str, str], editor: FlaskClient
+) -> None:
+    group_id = talks_group(qapp, talks)
+    answer(editor, qapp, group_id)
+    publish(editor, qapp, group_id, "published", en="Will there be peace talks?")
+    assert TALKS["ru"] not in text(qapp.test_client().get("/answers").data)
+
+
+@pytest.mark.parametrize(
+    ("reference", "name", "problem"),
+    [
+        ("uk", "", "did not agree to publication"),
+        ("ru", "Ольга Петренко", "Give one first name"),
+        ("ru", "olga@example.net", "Give one first name"),
+        ("ru", "Ольга2", "Give one first name"),
+    ],
+)
+def test_quoting_is_refused_without_consent_or_with_more_than_a_first_name(
+    qapp: Flask, talks: dict[str, str], editor: FlaskClient, reference: str, name: str, problem: str
+) -> None:
+    group_id = talks_group(qapp, talks)
+    response = quote(editor, qapp, group_id, talks[reference], name)
+    assert response.status_code == 400
+    assert problem in text(response.data)
+    with qapp.app_context():
+        row = db.session.get(Question, get_submission(qapp, talks[reference]).id)
+        assert row is not None and not row.quoted
+
+
+def test_a_quoted_asker_is_no_longer_quoted_once_erased(
+    qapp: Flask, talks: dict[str, str], editor: FlaskClient
+) -> None:
+    group_id = talks_group(qapp, talks)
+    answer(editor, qapp, group_id)
+    publish(editor, qapp, group_id, "published", en="Will there be peace talks?")
+    quote(editor, qapp, group_id, talks["ru"], "Ольга")
+    assert TALKS["ru"] in text(qapp.test_client().get("/answers").data)
+    with qapp.app_context():
+        workflow.purge_reference(db.session, Path(qapp.config["INTAKE_UPLOADS"]), talks["ru"])
+    page = text(qapp.test_client().get("/answers").data)
+    assert TALKS["ru"] not in page and "Ольга" not in page
 
 
 def test_answers_page_shows_nothing_unpublished(
@@ -326,6 +378,21 @@ def test_want_to_know_on_a_group_not_looked_into_counts_nothing(
     with qapp.app_context():
         assert one_group(group_id).want_count == 0
     assert qapp.test_client().post("/answers/999999/want").status_code == 303
+    assert qapp.test_client().post("/answers/99999999999999999999/want").status_code == 404
+
+
+def test_a_click_sent_from_another_sites_page_counts_nothing(
+    qapp: Flask, talks: dict[str, str], editor: FlaskClient
+) -> None:
+    group_id = talks_group(qapp, talks)
+    publish(editor, qapp, group_id, "looking", en="Will there be peace talks?")
+    reader = qapp.test_client()
+    reader.post(f"/answers/{group_id}/want", headers={"Sec-Fetch-Site": "cross-site"})
+    with qapp.app_context():
+        assert one_group(group_id).want_count == 0
+    reader.post(f"/answers/{group_id}/want", headers={"Sec-Fetch-Site": "same-origin"})
+    with qapp.app_context():
+        assert one_group(group_id).want_count == 1
 
 
 def test_a_question_taken_out_by_hand_is_never_grouped_with_them_again(
@@ -444,10 +511,10 @@ def test_the_questions_view_lists_groups_largest_first_with_languages(
 ) -> None:
     editor.post(f"/staff/s/{talks['other2']}/group", data={"like": talks["other3"]})
     page = text(editor.get("/staff/questions").data)
-    assert page.index(TALKS["en"]) < page.index(OTHERS[3]) or page.index(TALKS["en"]) < page.index(
-        OTHERS[2]
-    )
+    # Each group is named by its first asker's question: the three askers' group first.
+    assert page.index(TALKS["en"]) < page.index(OTHERS[2])
     assert "English 1 · Russian 1 · Ukrainian 1" in page
+    assert "English 1 · Ukrainian 1" in page
 
 
 def test_a_reporter_does_not_see_the_questions_view(qapp: Flask, talks: dict[str, str]) -> None:
@@ -584,3 +651,83 @@ def test_two_workers_at_once_decide_each_question_once(qapp: Flask) -> None:
         grouped = db.session.scalars(sa.select(Event.submission_id).where(Event.kind == "grouped"))
         assert sorted(grouped) == sorted({get_submission(qapp, r).id for r in refs[:3]})
     assert len({group_of(qapp, r) for r in refs[:3]}) == 1
+
+
+def test_the_worker_keeps_a_question_staff_grouped_before_it_was_compared(
+    qapp: Flask, talks: dict[str, str], editor: FlaskClient
+) -> None:
+    later = ask(qapp, "Будут ли вообще переговоры о мире?", locale="ru")
+    editor.post(f"/staff/s/{later}/group", data={"like": talks["other0"]})
+    chosen = group_of(qapp, later)
+    assert chosen is not None and chosen != talks_group(qapp, talks)
+    assert group_now(qapp) == 1
+    assert group_of(qapp, later) == chosen
+
+
+def test_an_asker_moved_to_another_group_is_owed_that_groups_answer(
+    qapp: Flask, talks: dict[str, str], editor: FlaskClient
+) -> None:
+    first = talks_group(qapp, talks)
+    answer(editor, qapp, first)
+    editor.post(f"/staff/s/{talks['ru']}/group", data={"like": talks["other0"]})
+    second = group_of(qapp, talks["ru"])
+    assert second is not None and second != first
+    with qapp.app_context():
+        waiting = workflow_questions.waiting(one_group(second))
+        assert [row.submission.reference for row in waiting] == sorted(
+            [talks["ru"], talks["other0"]], key=lambda r: get_submission(qapp, r).id
+        )
+
+
+def test_a_group_is_named_without_a_purged_questions_words(
+    qapp: Flask, talks: dict[str, str], editor: FlaskClient
+) -> None:
+    with qapp.app_context():
+        workflow.purge_reference(db.session, Path(qapp.config["INTAKE_UPLOADS"]), talks["en"])
+    page = text(editor.get("/staff/questions").data)
+    assert TALKS["en"] not in page and TALKS["ru"] in page
+
+
+def test_an_emptied_public_group_leaves_answers_and_stays_listed_for_staff(
+    qapp: Flask, talks: dict[str, str], editor: FlaskClient
+) -> None:
+    group_id = talks_group(qapp, talks)
+    publish(editor, qapp, group_id, "looking", en="Will there be peace talks?")
+    for lang in TALKS:
+        editor.post(f"/staff/s/{talks[lang]}/ungroup")
+    assert "Will there be peace talks?" not in text(qapp.test_client().get("/answers").data)
+    assert f"Q{group_id} Will there be peace talks? 0 not yet" in text(
+        editor.get("/staff/questions").data
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "https://[x", "news.example.org/a", "ftp://x/y"]
+)
+def test_a_story_link_that_is_no_web_address_is_refused(
+    qapp: Flask, talks: dict[str, str], editor: FlaskClient, url: str
+) -> None:
+    group_id = talks_group(qapp, talks)
+    with qapp.app_context():
+        version = one_group(group_id).version
+    data = {**{f"answer_{k}": v for k, v in ANSWER.items()}, "story_url": url, "version": version}
+    response = editor.post(f"/staff/questions/{group_id}/answer", data=data)
+    assert response.status_code == 400
+    assert "The story link must be a web address" in text(response.data)
+    assert get_submission(qapp, talks["ru"]).status == "new"
+
+
+def test_the_group_command_compares_what_waits(qapp: Flask) -> None:
+    first, second = ask(qapp, TALKS["ru"], locale="ru"), ask(qapp, TALKS["uk"], locale="uk")
+    result = qapp.test_cli_runner().invoke(args=["intake", "group", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "compared 2 question(s)" in result.output
+    assert group_of(qapp, first) is not None and group_of(qapp, first) == group_of(qapp, second)
+
+
+def test_a_worker_without_grouping_leaves_questions_waiting(qapp: Flask) -> None:
+    ask(qapp, TALKS["ru"], locale="ru")
+    result = qapp.test_cli_runner().invoke(args=["intake", "worker", "--once", "--no-grouping"])
+    assert result.exit_code == 0, result.output
+    with qapp.app_context():
+        assert db.session.scalar(sa.select(Question.state)) == "pending"

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from intake import logs
 from intake.extensions import client_key, csrf, db, limiter
-from intake.models import Question, QuestionGroup
+from intake.models import Question, QuestionGroup, Submission
 from intake.public import bp
 from intake.text import asking_sentence, whole_number
 from intake.workflow import questions as use
@@ -27,7 +27,7 @@ QUOTES = 3
 
 @dataclass(frozen=True)
 class Quote:
-    """A published asker's question: their words, their first name or none."""
+    """A quoted asker's question: their words, and the first name an editor gave, or none."""
 
     text: str
     language: str
@@ -51,62 +51,54 @@ def _in(texts: dict[str, str], locale: str) -> tuple[str, str]:
     return language, texts.get(language, "")
 
 
-def first_name(name: str) -> str:
-    """Return a name's first word only: never a surname."""
-    words = name.split()
-    return words[0][:40] if words else ""
-
-
 def _quotes(members: list[Question], locale: str) -> list[Quote]:
-    """Return askers' own words, only theirs who agreed to publication, page language first."""
-    agreed = [
-        m
-        for m in members
-        if m.submission.consent_publish
-        and m.submission.purged_at is None
-        and m.submission.status not in use.NOT_ANSWERED
-        and m.submission.body.strip()
-    ]
-    agreed.sort(key=lambda m: (m.language != locale, m.submission_id))
+    """Return the askers' words an editor chose to quote (and still may), page language first."""
+    chosen = sorted(
+        (m for m in members if m.quoted and use.quotable(m)),
+        key=lambda m: (m.language != locale, m.submission_id),
+    )
     return [
-        Quote(
-            asking_sentence(m.submission.body),
-            m.language or m.submission.language or "",
-            first_name(m.submission.name),
-        )
-        for m in agreed[:QUOTES]
+        Quote(asking_sentence(m.submission.body), m.language or "", m.quoted_name)
+        for m in chosen[:QUOTES]
     ]
 
 
-def _shown(groups: list[QuestionGroup], locale: str) -> list[Shown]:
-    return [
-        Shown(
-            g,
-            _in(g.headline, locale),
-            _in(g.answer, locale) if g.public == "published" else None,
-            sum(1 for m in g.members if m.submission.status not in use.NOT_ANSWERED),
-            _quotes(g.members, locale),
-        )
-        for g in groups
-    ]
-
-
-def _groups(public: str) -> list[QuestionGroup]:
+def _shown(public: str, locale: str) -> list[Shown]:
+    """Return the groups shown as `public`, with their askers counted in the database."""
     order = (
         QuestionGroup.answered_at.desc()
         if public == "published"
         else QuestionGroup.want_count.desc()
     )
-    return list(
-        db.session.scalars(
-            sa.select(QuestionGroup)
-            .where(QuestionGroup.public == public)
-            .where(QuestionGroup.answered_at.is_not(None) if public == "published" else sa.true())
-            .options(so.selectinload(QuestionGroup.members).joinedload(Question.submission))
-            .order_by(order, QuestionGroup.id.desc())
-            .limit(SHOWN)
+    askers = sa.func.count(Question.submission_id)
+    rows = db.session.execute(
+        sa.select(QuestionGroup, askers)
+        .join(Question, Question.group_id == QuestionGroup.id)
+        .join(Submission, Submission.id == Question.submission_id)
+        .where(QuestionGroup.public == public, Submission.status.not_in(use.NOT_ANSWERED))
+        .where(QuestionGroup.answered_at.is_not(None) if public == "published" else sa.true())
+        .group_by(QuestionGroup.id)
+        .order_by(order, QuestionGroup.id.desc())
+        .limit(SHOWN)
+    ).all()
+    quoted: dict[int, list[Question]] = {group.id: [] for group, _n in rows}
+    if quoted:
+        for row in db.session.scalars(
+            sa.select(Question)
+            .where(Question.group_id.in_(quoted), Question.quoted.is_(True))
+            .options(so.joinedload(Question.submission))
+        ):
+            quoted[row.group_id or 0].append(row)
+    return [
+        Shown(
+            group,
+            _in(group.headline, locale),
+            _in(group.answer, locale) if public == "published" else None,
+            n,
+            _quotes(quoted[group.id], locale),
         )
-    )
+        for group, n in rows
+    ]
 
 
 @bp.route("/answers")
@@ -116,8 +108,8 @@ def answers() -> ResponseReturnValue:
     counted = whole_number(request.args.get("counted"), 9)
     return render_template(
         "public/answers.html",
-        answered=_shown(_groups("published"), locale),
-        looking=_shown(_groups("looking"), locale),
+        answered=_shown("published", locale),
+        looking=_shown("looking", locale),
         counted=counted,
         locale=locale,
     )
@@ -142,10 +134,13 @@ def _counts_once(group_id: int) -> bool:
     )
 
 
-@bp.route("/answers/<int:group_id>/want", methods=["POST"])
+@bp.route("/answers/<int(max=2147483647):group_id>/want", methods=["POST"])
 def want_to_know(group_id: int) -> ResponseReturnValue:
     """Count one more reader who wants to know; keep nothing about them."""
-    if _counts_once(group_id):
+    # The button is on our own page (framed or not): a browser says so. A click sent from
+    # another site's page, on its visitors' behalf, counts nothing.
+    ours = request.headers.get("Sec-Fetch-Site", "same-origin") == "same-origin"
+    if ours and _counts_once(group_id):
         try:
             use.want_to_know(db.session, group_id)
         except SQLAlchemyError as exc:

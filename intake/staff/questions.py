@@ -25,7 +25,7 @@ from intake.models import (
 from intake.staff import bp, inbox
 from intake.staff.auth import staff_only
 from intake.staff.context import find, user, viewer
-from intake.text import whole_number
+from intake.text import asking_sentence, whole_number
 from intake.workflow import questions as use
 from intake.workflow.triage import Conflict, NotAllowed, reply_channels
 
@@ -57,6 +57,12 @@ def languages(members: list[Question]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+@bp.app_template_filter("asking")
+def asking(text: str) -> str:
+    """Return the sentence of a reader's text that asks: what /answers would quote."""
+    return asking_sentence(text)
+
+
 @bp.app_template_global()
 def similarity_notice() -> str:
     """Say why similar questions are found with tfidf, when the worker fell back to it."""
@@ -69,9 +75,10 @@ def questions_page() -> ResponseReturnValue:
     """List the groups of the same question, largest first, with their askers' languages."""
     _editor()
     size = sa.func.count(Question.submission_id)
+    # An emptied group stays listed: it may still be on /answers, to be hidden from here.
     rows = db.session.execute(
         sa.select(QuestionGroup, size)
-        .join(Question, Question.group_id == QuestionGroup.id)
+        .outerjoin(Question, Question.group_id == QuestionGroup.id)
         .group_by(QuestionGroup.id)
         .order_by(size.desc(), QuestionGroup.id.desc())
         .limit(200)
@@ -87,7 +94,16 @@ def questions_page() -> ResponseReturnValue:
             members[row.group_id or 0].append(row)
     return render_template(
         "staff/questions.html",
-        groups=[(g, members[g.id], languages(members[g.id]), use.waiting(g)) for g in groups],
+        groups=[
+            (
+                g,
+                members[g.id],
+                languages(members[g.id]),
+                use.waiting(g),
+                staff_title(g, members[g.id]),
+            )
+            for g in groups
+        ],
         names=NAMES,
         public_labels=PUBLIC_LABELS,
     )
@@ -101,7 +117,8 @@ def _render_group(
         render_template(
             "staff/question_group.html",
             group=group,
-            members=[(m, reply_channels(m.submission)) for m in members],
+            members=[(m, reply_channels(m.submission), use.quotable(m)) for m in members],
+            title=staff_title(group, members),
             counts=languages(members),
             waiting=use.waiting(group),
             names=NAMES,
@@ -115,7 +132,7 @@ def _render_group(
     )
 
 
-@bp.route("/questions/<int:group_id>")
+@bp.route("/questions/<int(max=2147483647):group_id>")
 @staff_only
 def question_group(group_id: int) -> ResponseReturnValue:
     """Show a group: its askers, the answer, where it is published."""
@@ -156,7 +173,7 @@ def _said(sent: use.Sent) -> str:
     return f"Answer sent to {sent.total} asker(s): " + ", ".join(parts) + "."
 
 
-@bp.route("/questions/<int:group_id>/answer", methods=["POST"])
+@bp.route("/questions/<int(max=2147483647):group_id>/answer", methods=["POST"])
 @staff_only
 def question_group_answer(group_id: int) -> ResponseReturnValue:
     """Write the group's answer and send it to every asker."""
@@ -175,7 +192,7 @@ def question_group_answer(group_id: int) -> ResponseReturnValue:
     return _act(group_id, act)
 
 
-@bp.route("/questions/<int:group_id>/send", methods=["POST"])
+@bp.route("/questions/<int(max=2147483647):group_id>/send", methods=["POST"])
 @staff_only
 def question_group_send(group_id: int) -> ResponseReturnValue:
     """Send the answer, as written, to the askers who joined since."""
@@ -185,7 +202,7 @@ def question_group_send(group_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/questions/<int:group_id>/publish", methods=["POST"])
+@bp.route("/questions/<int(max=2147483647):group_id>/publish", methods=["POST"])
 @staff_only
 def question_group_publish(group_id: int) -> ResponseReturnValue:
     """Choose whether and how /answers shows the group."""
@@ -198,7 +215,24 @@ def question_group_publish(group_id: int) -> ResponseReturnValue:
     return _act(group_id, act)
 
 
-@bp.route("/questions/<int:group_id>/add", methods=["POST"])
+@bp.route("/questions/<int(max=2147483647):group_id>/quote", methods=["POST"])
+@staff_only
+def question_group_quote(group_id: int) -> ResponseReturnValue:
+    """Quote an asker's question on /answers, under a first name the editor writes, or stop."""
+
+    def act(group: QuestionGroup, editor: StaffUser) -> str:
+        reference = references.normalise(request.form.get("reference", "")) or ""
+        row = next((m for m in group.members if m.submission.reference == reference), None)
+        if row is None:
+            raise NotAllowed("That question is not in this group.")
+        quoted = request.form.get("quoted") == "1"
+        use.set_quoted(db.session, row, editor, quoted, request.form.get("name", "")[:200])
+        return f"{reference} is {'quoted' if quoted else 'no longer quoted'} on /answers."
+
+    return _act(group_id, act)
+
+
+@bp.route("/questions/<int(max=2147483647):group_id>/add", methods=["POST"])
 @staff_only
 def question_group_add(group_id: int) -> ResponseReturnValue:
     """Put a question, by its reference, in this group."""
@@ -242,7 +276,7 @@ def group_question(reference: str) -> ResponseReturnValue:
     try:
         like = _question(request.form.get("like", ""))
         group = use.add_to_group(db.session, submission, user(), like=like)
-    except NotAllowed as exc:
+    except (NotAllowed, Conflict) as exc:
         db.session.rollback()
         flash(str(exc), "problem")
         return _back(submission)
@@ -257,7 +291,7 @@ def ungroup_question(reference: str) -> ResponseReturnValue:
     submission = find(viewer(), reference)
     try:
         use.remove_from_group(db.session, submission, user())
-    except NotAllowed as exc:
+    except (NotAllowed, Conflict) as exc:
         flash(str(exc), "problem")
         return _back(submission)
     flash(f"{submission.reference} was taken out of its group; it will not be put back with them.")
@@ -314,6 +348,12 @@ def similar(submission: Submission, view: inbox.Viewer) -> tuple[Question | None
     return row, items
 
 
-def staff_title(group: QuestionGroup) -> str:
-    """Name a group for staff: its published question in English, else its first asker's."""
-    return group.headline.get("en") or group.title or f"Group Q{group.id}"
+def staff_title(group: QuestionGroup, members: list[Question]) -> str:
+    """Name a group for staff: its published question in English, else its first asker's
+    (worked out each time, so a purged question's words go with it)."""
+    if group.headline.get("en"):
+        return group.headline["en"]
+    for member in members:
+        if member.submission.purged_at is None and member.submission.body.strip():
+            return asking_sentence(member.submission.body)
+    return f"Group Q{group.id}"

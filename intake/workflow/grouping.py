@@ -31,7 +31,6 @@ from intake.models import (
     Submission,
     utcnow,
 )
-from intake.text import asking_sentence
 from intake.workflow.questions import FALLBACK, RESTORED
 
 log = logging.getLogger(__name__)
@@ -43,6 +42,8 @@ NEAR = 0.08
 TEXT_MAX = 2_000
 # After a fault of the model, grouping waits this long; delivery goes on meanwhile.
 PAUSE_SECONDS = 60
+# A pass decides questions for about this long, then lets the worker deliver mail.
+PASS_SECONDS = 2.0
 # Statuses whose questions are never grouped: not a question to answer.
 NOT_ASKED = ("spam", "duplicate")
 # Any constant: the PostgreSQL advisory lock that makes grouping decisions one at a time.
@@ -136,9 +137,16 @@ def _kept(
     return close[:MATCHES_KEPT]
 
 
-def _lock(session: DbSession) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _GROUPING_LOCK})
+def _locked(session: DbSession) -> bool:
+    """Take the grouping lock on PostgreSQL, without waiting: False if a worker holds it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite: the claim's write lock already makes writers take turns
+    query = sa.text("SELECT pg_try_advisory_xact_lock(:key)")
+    return bool(session.scalar(query, {"key": _GROUPING_LOCK}))
+
+
+class Busy(Exception):
+    """Another worker is deciding a question: this pass stops and delivers mail instead."""
 
 
 def _decide(
@@ -157,7 +165,9 @@ def _decide(
     if getattr(claimed, "rowcount", 0) != 1:  # another worker decided it
         session.rollback()
         return False
-    _lock(session)
+    if not _locked(session):
+        session.rollback()  # the claim too: it stays pending for the next pass
+        raise Busy
     row = session.get(Question, submission_id)
     submission = session.get(Submission, submission_id)
     assert row is not None and submission is not None  # noqa: S101 - claimed above
@@ -195,6 +205,8 @@ def _join(
     now: datetime,
 ) -> None:
     """Put the question with its closest same question, unless staff split them."""
+    if row.group_id is not None:
+        return  # staff grouped it by hand before the worker came to it
     split = _split_from(session, submission.id)
     # A group first (it is what gets answered), then a question in none; closest first.
     same = sorted(
@@ -208,9 +220,7 @@ def _join(
         if group is not None and any(m.submission_id in split for m in group.members):
             continue
         if group is None:
-            group = QuestionGroup(
-                title=asking_sentence(candidate.question.text), created_at=now, updated_at=now
-            )
+            group = QuestionGroup(created_at=now, updated_at=now)
             session.add(group)
             candidate.row.group, candidate.row.grouped_by = group, "similar"
             _grouped_event(session, candidate.submission, submission, verdict, now)
@@ -259,9 +269,7 @@ class Grouper:
             return 0
         try:
             return self.run_once(session)
-        except SQLAlchemyError:
-            raise
-        except Exception:
+        except Exception:  # the database's errors too: delivery has its own handling
             session.rollback()
             log.exception("similarity: grouping failed; trying again in %d s", PAUSE_SECONDS)
             self._resume_at = time.monotonic() + PAUSE_SECONDS
@@ -291,13 +299,33 @@ class Grouper:
             questions = [similarity.Question(texts[i].strip()[:TEXT_MAX], "") for i in ids]
             vectors = dict(zip(ids, model.vectors(questions), strict=True))
         done = 0
+        started = time.monotonic()
         for submission_id in ids:
+            if time.monotonic() - started > PASS_SECONDS:
+                break  # the rest wait for the next pass: delivery gets its turn
             try:
                 done += _decide(session, model, submission_id, vectors.get(submission_id), now)
-            except BaseException:
+            except Busy:
+                break
+            except SQLAlchemyError:
                 session.rollback()
                 raise
+            except Exception:
+                session.rollback()
+                log.exception("similarity: question %d could not be compared", submission_id)
+                _failed(session, submission_id)
+                done += 1
         return done
+
+
+def _failed(session: DbSession, submission_id: int) -> None:
+    """Set a question that made the model fail aside: it must not block those behind it."""
+    session.execute(
+        sa.update(Question)
+        .where(Question.submission_id == submission_id, Question.state == "pending")
+        .values(state="failed")
+    )
+    session.commit()
 
 
 def _record_engine(session: DbSession, wanted: str, model: similarity.Engine, worker: str) -> None:

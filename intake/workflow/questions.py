@@ -7,6 +7,9 @@ either every asker has it or none does.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -28,7 +31,6 @@ from intake.models import (
     Submission,
     utcnow,
 )
-from intake.text import asking_sentence
 from intake.workflow.triage import REPLY_MAX, Conflict, NotAllowed, loaded_newsroom, reply_channels
 
 ANSWER_LANGUAGES = ("en", "ru", "uk")
@@ -49,6 +51,24 @@ def fallback_notice(session: DbSession) -> str:
         .limit(1)
     )
     return last.detail if last is not None and last.action == FALLBACK else ""
+
+
+@contextmanager
+def _unit(session: DbSession) -> Iterator[None]:
+    """Run one use case and commit it; a write that lost a race is a Conflict, never a 500.
+
+    Nothing is flushed before the commit, so loading the askers cannot write half a change.
+    """
+    try:
+        with session.no_autoflush:
+            yield
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise Conflict("another editor") from None
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def _row(session: DbSession, submission: Submission) -> Question:
@@ -81,10 +101,10 @@ def _leave(session: DbSession, row: Question, actor: str, now: datetime) -> None
         if member.submission_id != row.submission_id:
             _split(session, row.submission_id, member.submission_id, actor, now)
     row.group, row.grouped_by = None, ""
+    row.quoted, row.quoted_name = False, ""
     group.updated_at = now
-    session.add(
-        _event(row.submission_id, actor, "ungrouped", f"taken out of group Q{group.id}", now)
-    )
+    detail = f"taken out of group Q{group.id}"
+    session.add(_event(row.submission_id, actor, "ungrouped", detail, now))
 
 
 def add_to_group(
@@ -100,32 +120,25 @@ def add_to_group(
     A split between them is forgotten: a person said they are the same after all.
     """
     now = utcnow()
-    row = _row(session, submission)
-    if like is not None:
-        if like.id == submission.id:
-            raise NotAllowed("A question cannot be grouped with itself.")
-        other = _row(session, like)
-        group = other.group
+    with _unit(session):
+        row = _row(session, submission)
+        if like is not None:
+            if like.id == submission.id:
+                raise NotAllowed("A question cannot be grouped with itself.")
+            other = _row(session, like)
+            group = other.group
+            if group is None:
+                group = QuestionGroup(created_at=now, updated_at=now)
+                session.add(group)
+                other.group, other.grouped_by = group, "staff"
+                detail = f"grouped with {submission.reference} by hand"
+                session.add(_event(like.id, actor.email, "grouped", detail, now))
         if group is None:
-            group = QuestionGroup(title=asking_sentence(like.body), created_at=now, updated_at=now)
-            session.add(group)
-            other.group, other.grouped_by = group, "staff"
-            session.add(
-                _event(
-                    like.id,
-                    actor.email,
-                    "grouped",
-                    f"grouped with {submission.reference} by hand",
-                    now,
-                )
-            )
-    if group is None:
-        raise NotAllowed("Choose a group, or give the reference of a question like it.")
-    if row.group is group:
-        raise NotAllowed(f"{submission.reference} is already in group Q{group.id}.")
-    try:
+            raise NotAllowed("Choose a group, or give the reference of a question like it.")
+        if row.group is group:
+            raise NotAllowed(f"{submission.reference} is already in group Q{group.id}.")
         _leave(session, row, actor.email, now)
-        session.flush()
+        session.flush()  # the group's id, for the event
         members = [m.submission_id for m in group.members if m.submission_id != submission.id]
         session.execute(
             sa.delete(QuestionSplit).where(
@@ -141,27 +154,54 @@ def add_to_group(
         )
         row.group, row.grouped_by = group, "staff"
         group.updated_at = now
-        session.add(
-            _event(submission.id, actor.email, "grouped", f"put in group Q{group.id} by hand", now)
-        )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        detail = f"put in group Q{group.id} by hand"
+        session.add(_event(submission.id, actor.email, "grouped", detail, now))
     return group
 
 
 def remove_from_group(session: DbSession, submission: Submission, actor: StaffUser) -> None:
     """Take a question out of its group for good: the split is kept and learnt."""
-    row = session.get(Question, submission.id)
-    if row is None or row.group is None:
-        raise NotAllowed(f"{submission.reference} is in no group.")
-    try:
+    with _unit(session):
+        row = session.get(Question, submission.id)
+        if row is None or row.group is None:
+            raise NotAllowed(f"{submission.reference} is in no group.")
         _leave(session, row, actor.email, utcnow())
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+
+
+# One first name: letters, perhaps one hyphen or apostrophe inside ("Anna-Maria").
+QUOTED_NAME = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)?")
+QUOTED_NAME_MAX = 40
+
+
+def quotable(row: Question) -> bool:
+    """Say whether an asker may be quoted on /answers: they agreed, and nothing withdrew it."""
+    submission = row.submission
+    return (
+        submission.consent_publish
+        and not submission.sensitive
+        and submission.purged_at is None
+        and submission.status not in NOT_ANSWERED
+        and bool(submission.body.strip())
+    )
+
+
+def set_quoted(
+    session: DbSession, row: Question, actor: StaffUser, quoted: bool, name: str = ""
+) -> None:
+    """Quote an asker's question on /answers (with a first name an editor writes), or stop."""
+    name = name.strip()
+    if quoted and not quotable(row):
+        raise NotAllowed(
+            f"{row.submission.reference} cannot be quoted: the reader did not agree to "
+            "publication, or marked it sensitive, or it was erased."
+        )
+    if quoted and name and (len(name) > QUOTED_NAME_MAX or not QUOTED_NAME.fullmatch(name)):
+        raise NotAllowed("Give one first name (letters only), or leave the name empty.")
+    with _unit(session):
+        row.quoted, row.quoted_name = quoted, name if quoted else ""
+        how = f"quoted on /answers{' as ' + name if name else ' without a name'}"
+        detail = how if quoted else "no longer quoted on /answers"
+        session.add(_event(row.submission_id, actor.email, "quote", detail, utcnow()))
 
 
 @dataclass
@@ -179,11 +219,11 @@ class Sent:
 
 
 def waiting(group: QuestionGroup) -> list[Question]:
-    """Return the group's askers the answer has not gone to yet."""
+    """Return the group's askers this group's answer has not gone to yet."""
     return [
         m
         for m in group.members
-        if m.answer_sent_at is None
+        if m.answered_in_id != group.id
         and m.submission.purged_at is None
         and m.submission.status not in NOT_ANSWERED
     ]
@@ -219,7 +259,10 @@ def check_story_url(url: str) -> str:
     url = url.strip()
     if not url:
         return ""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "https://[x": a broken host
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > STORY_URL_MAX:
         raise NotAllowed("The story link must be a web address starting with https://.")
     return url
@@ -233,37 +276,30 @@ def answer_group(
     story_url: str,
     version: int | None,
 ) -> Sent:
-    """Write the group's answer and send it to every asker who has not had it."""
+    """Write the group's answer and send it to every asker who has not had it.
+
+    After everyone had it, a changed answer is kept (for /answers and later askers) and
+    sent to nobody.
+    """
     _check_group(group, version)
     answer = clean_texts(texts, REPLY_MAX, "answer")
     story = check_story_url(story_url)
     now = utcnow()
-    group.answer, group.story_url = answer, story
-    group.answered_at, group.answered_by, group.updated_at = now, actor.email, now
-    session.add(
-        AuditEvent(
-            actor=actor.email,
-            action="question_group.answered",
-            target=f"Q{group.id}",
-            detail=", ".join(answer),
+    sent = Sent()
+    with _unit(session):
+        group.answer, group.story_url = answer, story
+        group.answered_at, group.answered_by, group.updated_at = now, actor.email, now
+        detail = ", ".join(answer)
+        session.add(
+            AuditEvent(
+                actor=actor.email,
+                action="question_group.answered",
+                target=f"Q{group.id}",
+                detail=detail,
+            )
         )
-    )
-    if not waiting(group):
-        # A correction after everyone had it: kept for /answers and later askers.
-        _commit_group(session)
-        return Sent()
-    return _send(session, group, actor, now)
-
-
-def _commit_group(session: DbSession) -> None:
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        raise Conflict("someone else") from None
-    except BaseException:
-        session.rollback()
-        raise
+        _send(session, group, actor, now, sent)
+    return sent
 
 
 def send_to_new_askers(
@@ -274,24 +310,23 @@ def send_to_new_askers(
     if not group.answer:
         raise NotAllowed("The group has no answer yet: write it first.")
     now = utcnow()
-    group.updated_at = now
-    return _send(session, group, actor, now)
-
-
-def _send(session: DbSession, group: QuestionGroup, actor: StaffUser, now: datetime) -> Sent:
     sent = Sent()
-    try:
-        askers = waiting(group)
-        if not askers:
+    with _unit(session):
+        group.updated_at = now
+        _send(session, group, actor, now, sent)
+        if not sent.total:
             raise NotAllowed("Every asker in the group has had the answer.")
+    return sent
+
+
+def _send(
+    session: DbSession, group: QuestionGroup, actor: StaffUser, now: datetime, sent: Sent
+) -> None:
+    askers = waiting(group)
+    if askers:
         newsroom = loaded_newsroom(session)
         for row in askers:
             _send_one(session, group, row, actor, now, newsroom, sent)
-    except BaseException:
-        session.rollback()
-        raise
-    _commit_group(session)
-    return sent
 
 
 def _send_one(
@@ -320,7 +355,7 @@ def _send_one(
         detail = f"answered in group Q{group.id}; the reader left no way to reach them"
         session.add(_event(submission.id, actor.email, "group_answer", detail, now))
         sent.unreachable.append(submission.reference)
-    row.answer_sent_at = now
+    row.answered_in_id, row.answer_sent_at = group.id, now
     if submission.first_action_at is None:
         submission.first_action_at = now
     submission.reader_replied_at = None
@@ -347,21 +382,18 @@ def publish(
         raise NotAllowed("Answer the group before publishing its answer.")
     # Hidden, the question as published may be half written; shown, it needs English.
     written = {k: v.strip() for k, v in headline.items() if k in ANSWER_LANGUAGES and v.strip()}
-    kept = (
-        clean_texts(written, HEADLINE_MAX, "question as published")
-        if public != "hidden"
-        else written
-    )
-    group.public, group.headline, group.updated_at = public, kept, utcnow()
-    session.add(
-        AuditEvent(
-            actor=actor.email,
-            action="question_group.public",
-            target=f"Q{group.id}",
-            detail=public,
+    if public != "hidden":
+        written = clean_texts(written, HEADLINE_MAX, "question as published")
+    with _unit(session):
+        group.public, group.headline, group.updated_at = public, written, utcnow()
+        session.add(
+            AuditEvent(
+                actor=actor.email,
+                action="question_group.public",
+                target=f"Q{group.id}",
+                detail=public,
+            )
         )
-    )
-    _commit_group(session)
 
 
 def want_to_know(session: DbSession, group_id: int) -> bool:

@@ -14,6 +14,7 @@ bench/similarity.py, calibrated on the `calibrate` half of tests/data/similarity
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -137,13 +138,53 @@ _SIDES = {
     "germany": r"german|германи|немецк|німеччин|німецьк",
 }
 _SIDE_PATTERNS = {side: re.compile(words, re.IGNORECASE) for side, words in _SIDES.items()}
+# Places within the war: "Are schools open in Poltava?" is not "... in Lviv?". Stems in
+# the three languages (Latin, Russian, Ukrainian spellings).
+_PLACES = {
+    "kyiv": r"\bkyiv|\bkiev|київ|киев",
+    "kharkiv": r"kharkiv|kharkov|харків|харьков",
+    "lviv": r"\blviv|\blvov|львів|львов",
+    "odesa": r"\bodess?a|одес",
+    "dnipro": r"\bdnipro|\bdnepr|дніпр|днепр",
+    "zaporizhzhia": r"zaporizh|zaporozh|запоріж|запорож",
+    "kherson": r"kherson|херсон",
+    "mykolaiv": r"mykolaiv|nikolaev|миколаїв|николаев",
+    "poltava": r"poltav|полтав",
+    "sumy": r"\bsumy\b|\bсуми\b|\bсумы\b|\bсумах\b|\bсум\b",
+    "chernihiv": r"chernihiv|chernigov|чернігів|чернигов",
+    "zhytomyr": r"zhytomyr|zhitomir|житомир",
+    "vinnytsia": r"vinnyts|vinnits|вінниц|винниц",
+    "donetsk": r"donetsk|донецьк|донецк",
+    "luhansk": r"luhansk|lugansk|луганськ|луганск",
+    "crimea": r"crimea|крим\b|криму|крым",
+    "mariupol": r"mariupol|маріупол|мариупол",
+    "pokrovsk": r"pokrovsk|покровськ|покровск",
+    "bakhmut": r"bakhmut|бахмут",
+    "belgorod": r"belgorod|бєлгород|белгород",
+    "kursk": r"\bkursk|курськ|курск",
+}
+_PLACE_PATTERNS = {place: re.compile(words, re.IGNORECASE) for place, words in _PLACES.items()}
 
 
+@functools.lru_cache(maxsize=65_536)
 def sides(text: str) -> frozenset[str]:
     """Return the countries or blocs a question names."""
     return frozenset(side for side, p in _SIDE_PATTERNS.items() if p.search(text))
 
 
+@functools.lru_cache(maxsize=65_536)
+def places(text: str) -> frozenset[str]:
+    """Return the cities and regions a question names."""
+    return frozenset(place for place, p in _PLACE_PATTERNS.items() if p.search(text))
+
+
+def _differ(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Say whether each names something the other does not ("the UK" / "the EU", both
+    with Ukraine); one naming more than the other ("Russia" / "Russia and Ukraine") is not."""
+    return bool(a - b) and bool(b - a)
+
+
+@functools.lru_cache(maxsize=65_536)
 def asks(text: str, language: str) -> str:
     """Say what a question asks: when, where, who, how_many, why, how, what, or whether."""
     patterns = _PATTERNS.get(language)
@@ -314,16 +355,25 @@ def extra_needed(a: Question, b: Question) -> tuple[float | None, str]:
         if not {asked_a, asked_b} & LOOSE:
             return None, f"asks {asked_a}, the other {asked_b}"
         extra = LOOSE_PENALTY
-    sides_a, sides_b = sides(a.text), sides(b.text)
-    if sides_a and sides_b and sides_a.isdisjoint(sides_b):
-        return None, f"about {', '.join(sorted(sides_a))}; the other {', '.join(sorted(sides_b))}"
+    for names in (sides, places):
+        named_a, named_b = names(a.text), names(b.text)
+        if _differ(named_a, named_b):
+            return (
+                None,
+                f"about {', '.join(sorted(named_a))}; the other {', '.join(sorted(named_b))}",
+            )
     return extra, ""
 
 
 def judge_vectors(model: Engine, a: Question, b: Question, va: Vectors, vb: Vectors) -> Verdict:
     """Judge a pair from vectors already computed (grouping stores them)."""
+    return judge_score(model, a, b, float(np.dot(va, vb)))
+
+
+def judge_score(model: Engine, a: Question, b: Question, score: float) -> Verdict:
+    """Judge a pair from the dot product of its vectors (grouping computes many at once)."""
     kind = pairing(a.language, b.language)
-    score = float(np.clip(np.dot(va, vb), -1.0, 1.0))
+    score = min(max(score, -1.0), 1.0)
     if kind is None or not model.covers(kind):
         return Verdict(
             score, False, f"{model.name} does not compare {a.language} with {b.language}"

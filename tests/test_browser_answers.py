@@ -17,10 +17,9 @@ from werkzeug.serving import make_server
 from intake.extensions import db
 from intake.models import QuestionGroup, StaffUser
 from intake.workflow import questions
-from intake.workflow.grouping import Grouper
 from tests.conftest import ADMIN_TOTP, LiveServer, add_staff, free_port, make_app
 from tests.test_browser import assert_no_serious_violations, axe_violations, sign_in
-from tests.test_questions import ANSWER, TALKS, ask, one_group
+from tests.test_questions import ANSWER, TALKS, ask, group_now, one_group
 
 HEADLINE = {
     "en": "Will there be peace talks?",
@@ -46,8 +45,8 @@ def seed(app: Flask) -> tuple[int, int]:
     ask(app, TALKS["uk"], locale="uk")
     ask(app, LOOKING)
     ask(app, "How many drones were shot down over Kyiv in the past week?")
+    group_now(app)
     with app.app_context():
-        Grouper("semantic").run_once(db.session)
         editor = db.session.scalars(sa.select(StaffUser).where(StaffUser.role == "editor")).one()
         answered, looking = db.session.scalars(sa.select(QuestionGroup).order_by(QuestionGroup.id))
         questions.answer_group(

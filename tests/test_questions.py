@@ -114,8 +114,14 @@ def one_group(group_id: int | None) -> QuestionGroup:
 
 
 def group_now(app: Flask, engine: str = "semantic") -> int:
+    """Run the worker's grouping passes until no question waits; return how many were decided.
+
+    (A pass stops after PASS_SECONDS, which a slow machine can reach.)"""
     with app.app_context():
-        return Grouper(engine).run_once(db.session)
+        grouper, total = Grouper(engine), 0
+        while done := grouper.run_once(db.session):
+            total += done
+        return total
 
 
 def talks_group(app: Flask, talks: dict[str, str]) -> int:
@@ -542,7 +548,9 @@ def test_the_worker_groups_questions_after_they_commit(qapp: Flask, smtp: SMTPSi
         assert db.session.scalar(sa.select(sa.func.count()).where(Question.state == "pending")) == 2
     result = qapp.test_cli_runner().invoke(args=["intake", "worker", "--once"])
     assert result.exit_code == 0, result.output
-    assert "compared 2 new question(s)" in result.output
+    # One pass or two (a pass stops after PASS_SECONDS on a slow machine).
+    compared = re.findall(r"compared (\d+) new question", result.output)
+    assert sum(int(n) for n in compared) == 2
     assert group_of(qapp, first) is not None and group_of(qapp, first) == group_of(qapp, second)
 
 

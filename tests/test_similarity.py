@@ -238,6 +238,14 @@ def test_the_language_to_compare_in(text: str, detected: str, expected: str) -> 
         ("Когда выборы в России?", "Коли вибори в Україні?", True),
         ("Did Russia agree to the ceasefire?", "Чи погодилася Росія на перемир'я?", False),
         ("Will the talks happen?", "Чи будуть переговори в Україні?", False),  # one names none
+        # Each names a side the other does not, both naming Ukraine.
+        ("Will the UK send troops to Ukraine?", "Will the EU send troops to Ukraine?", True),
+        # One names more than the other: it may still be the same question.
+        ("Will Russia attack again?", "Will Russia attack Ukraine again?", False),
+        # Places within the war, in any of the three languages.
+        ("Are schools open in Poltava?", "Чи працюють школи у Львові?", True),
+        ("Are schools open in Kharkiv?", "Работают ли школы в Харькове?", False),
+        ("Will the metro in Kyiv run at night?", "Will the metro run at night?", False),
     ],
 )
 def test_questions_about_different_sides_are_apart(a: str, b: str, apart: bool) -> None:

@@ -60,16 +60,22 @@ class Candidate:
     """An earlier question a new one may join."""
 
     row: Question
-    submission: Submission
+    reference: str
     question: similarity.Question
+
+    @property
+    def id(self) -> int:
+        """Return the candidate's submission id."""
+        return self.row.submission_id
 
 
 def _candidates(
     session: DbSession, model: similarity.Engine, new_id: int, now: datetime
 ) -> list[Candidate]:
     """Return the questions of the last 90 days still open or in a group, compared before."""
+    # The rows and the few columns needed, not whole submissions: this runs per question.
     query = (
-        sa.select(Question, Submission)
+        sa.select(Question, Submission.reference, Submission.body)
         .join(Submission, Submission.id == Question.submission_id)
         .where(
             Question.state == "done",
@@ -84,8 +90,8 @@ def _candidates(
     if model.name == "semantic":
         query = query.where(Question.engine == model.name, Question.vector.is_not(None))
     return [
-        Candidate(row, sub, similarity.Question(question_text(sub), row.language))
-        for row, sub in session.execute(query)
+        Candidate(row, reference, similarity.Question(body.strip()[:TEXT_MAX], row.language))
+        for row, reference, body in session.execute(query)
     ]
 
 
@@ -107,10 +113,15 @@ def _verdicts(
 ) -> list[similarity.Verdict]:
     if model.name == "semantic":
         assert vector is not None  # noqa: S101 - computed before the transaction
-        rows = [np.frombuffer(c.row.vector or b"", dtype=np.float32) for c in candidates]
+        if not candidates:
+            return []
+        # One matrix product for every candidate's score.
+        stored = b"".join(c.row.vector or b"" for c in candidates)
+        matrix = np.frombuffer(stored, dtype=np.float32).reshape(len(candidates), -1)
+        scores = matrix @ np.asarray(vector, dtype=np.float32)
         return [
-            similarity.judge_vectors(model, new, c.question, vector, v)
-            for c, v in zip(candidates, rows, strict=True)
+            similarity.judge_score(model, new, c.question, float(score))
+            for c, score in zip(candidates, scores, strict=True)
         ]
     # tfidf's weights depend on the batch: fit them on this question with its candidates.
     fitted = model.vectors([new, *(c.question for c in candidates)])
@@ -187,7 +198,7 @@ def _decide(
         session.add(
             QuestionMatch(
                 submission_id=submission_id,
-                other_id=candidate.submission.id,
+                other_id=candidate.id,
                 score=round(verdict.score, 4),
                 same=verdict.same,
             )
@@ -204,44 +215,60 @@ def _join(
     scored: list[tuple[Candidate, similarity.Verdict]],
     now: datetime,
 ) -> None:
-    """Put the question with its closest same question, unless staff split them."""
+    """Put the question in the group it matches best, else with its closest ungrouped match.
+
+    It joins a group only if it is the same question as at least half the group's askers
+    it was compared with: a group does not drift by chaining, one near neighbour at a
+    time, from "when will the war end" to "when will the power come back".
+    """
     if row.group_id is not None:
         return  # staff grouped it by hand before the worker came to it
     split = _split_from(session, submission.id)
-    # A group first (it is what gets answered), then a question in none; closest first.
-    same = sorted(
-        (cv for cv in scored if cv[1].same),
-        key=lambda cv: (cv[0].row.group_id is None, -cv[1].score),
-    )
-    for candidate, verdict in same:
-        if candidate.submission.id in split:
+    members: dict[int, list[tuple[Candidate, similarity.Verdict]]] = {}
+    for candidate, verdict in scored:
+        if candidate.row.group_id is not None:
+            members.setdefault(candidate.row.group_id, []).append((candidate, verdict))
+    best: tuple[float, Candidate, similarity.Verdict] | None = None
+    for compared in members.values():
+        same = [(c, v) for c, v in compared if v.same]
+        if 2 * len(same) < len(compared):
             continue
-        group = candidate.row.group
-        if group is not None and any(m.submission_id in split for m in group.members):
+        group = compared[0][0].row.group
+        if split and group is not None and any(m.submission_id in split for m in group.members):
             continue
-        if group is None:
-            group = QuestionGroup(created_at=now, updated_at=now)
-            session.add(group)
-            candidate.row.group, candidate.row.grouped_by = group, "similar"
-            _grouped_event(session, candidate.submission, submission, verdict, now)
-        row.group, row.grouped_by = group, "similar"
-        _grouped_event(session, submission, candidate.submission, verdict, now)
+        if same:
+            closest = max(same, key=lambda cv: cv[1].score)
+            if best is None or closest[1].score > best[0]:
+                best = (closest[1].score, *closest)
+    if best is not None:
+        _, candidate, verdict = best
+        row.group, row.grouped_by = candidate.row.group, "similar"
+        _grouped_event(session, submission.id, candidate.reference, verdict, now)
         return
+    alone = [(c, v) for c, v in scored if v.same and c.row.group_id is None and c.id not in split]
+    if alone:
+        candidate, verdict = max(alone, key=lambda cv: cv[1].score)
+        group = QuestionGroup(created_at=now, updated_at=now)
+        session.add(group)
+        candidate.row.group = row.group = group
+        candidate.row.grouped_by = row.grouped_by = "similar"
+        _grouped_event(session, candidate.id, submission.reference, verdict, now)
+        _grouped_event(session, submission.id, candidate.reference, verdict, now)
 
 
 def _grouped_event(
     session: DbSession,
-    submission: Submission,
-    other: Submission,
+    submission_id: int,
+    other: str,
     verdict: similarity.Verdict,
     now: datetime,
 ) -> None:
     session.add(
         Event(
-            submission_id=submission.id,
+            submission_id=submission_id,
             kind="grouped",
             actor="system",
-            detail=f"the same question as {other.reference} (score {verdict.score:.3f})",
+            detail=f"the same question as {other} (score {verdict.score:.3f})",
             created_at=now,
         )
     )
@@ -255,6 +282,8 @@ class Grouper:
         self.worker = worker
         self._model: similarity.Engine | None = None
         self._resume_at = 0.0
+        # Vectors computed but not yet used (a pass stops after PASS_SECONDS).
+        self._vectors: dict[int, similarity.Vectors] = {}
 
     def model(self, session: DbSession) -> similarity.Engine:
         """Return the engine, loading it the first time; record a fallback for admins."""
@@ -290,22 +319,29 @@ class Grouper:
         if not ids:
             return 0
         model = self.model(session)
-        vectors: dict[int, similarity.Vectors] = {}
-        if model.name == "semantic":
-            query = sa.select(Submission.id, Submission.body).where(Submission.id.in_(ids))
+        vectors = self._vectors
+        for gone in set(vectors) - set(ids):  # decided by another worker meanwhile
+            del vectors[gone]
+        missing = [i for i in ids if i not in vectors]
+        if model.name == "semantic" and missing:
+            query = sa.select(Submission.id, Submission.body).where(Submission.id.in_(missing))
             texts = {i: body for i, body in session.execute(query)}
             session.rollback()
             # The vectors are computed outside any transaction: no lock waits on the model.
-            questions = [similarity.Question(texts[i].strip()[:TEXT_MAX], "") for i in ids]
-            vectors = dict(zip(ids, model.vectors(questions), strict=True))
+            # Those a pass has no time to use are kept for the next one.
+            questions = [similarity.Question(texts[i].strip()[:TEXT_MAX], "") for i in missing]
+            vectors.update(zip(missing, model.vectors(questions), strict=True))
         done = 0
         started = time.monotonic()
         for submission_id in ids:
             if time.monotonic() - started > PASS_SECONDS:
                 break  # the rest wait for the next pass: delivery gets its turn
             try:
-                done += _decide(session, model, submission_id, vectors.get(submission_id), now)
+                vector = vectors.pop(submission_id, None)
+                done += _decide(session, model, submission_id, vector, now)
             except Busy:
+                if vector is not None:
+                    vectors[submission_id] = vector
                 break
             except SQLAlchemyError:
                 session.rollback()

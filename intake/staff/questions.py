@@ -89,6 +89,7 @@ def questions_page() -> ResponseReturnValue:
         for row in db.session.scalars(
             sa.select(Question)
             .where(Question.group_id.in_(members))
+            .order_by(Question.submission_id)  # a group is named by its first asker
             .options(so.joinedload(Question.submission))
         ):
             members[row.group_id or 0].append(row)

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -236,6 +236,7 @@ def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
     from intake.workflow.grouping import Grouper
 
     grouper = Grouper(str(app.config["INTAKE_SIMILARITY"]), name)
+    escalation = Every(ESCALATE_SECONDS)
     try:
         with stop_on_signals() as stopping:
             while not stopping.is_set():
@@ -244,6 +245,8 @@ def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
                         db.session, mail, name, batch, lease=lease, courier=courier
                     )
                     grouped = grouper.run_safely(db.session) if grouping else 0
+                    if escalation.due():
+                        _escalate_safely(name)
                 except SQLAlchemyError as exc:
                     # The database is away: keep the worker, wait, try again. What this
                     # pass sent but could not record goes again after its lease (at most
@@ -277,6 +280,82 @@ def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
         f"failed {total.failed}",
         err=True,
     )
+
+
+# How often a worker looks for items whose acknowledgement clock ran out.
+ESCALATE_SECONDS = 30.0
+
+
+class Every:
+    """Say when something done every so often is due (the first time: at once)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._next = 0.0
+
+    def due(self) -> bool:
+        """Say whether it is due now, and if so count from now."""
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.seconds
+        return True
+
+
+def _escalate_safely(name: str) -> None:
+    """Run an escalation pass; its fault is logged and never stops delivery."""
+    from intake.workflow.escalate import escalate_due
+
+    try:
+        done = escalate_due(db.session)
+    except SQLAlchemyError:
+        raise  # the worker's handling: wait for the database
+    except Exception:
+        db.session.rollback()
+        log.exception("worker %s: escalation failed; trying again in %d s", name, ESCALATE_SECONDS)
+        return
+    for reference in done.handed_on:
+        click.echo(f"escalated {reference} to the next reporter on shift", err=True)
+    for reference in done.editors_emailed:
+        click.echo(f"escalated {reference}: nobody left, editors emailed", err=True)
+
+
+@intake_cli.command("escalate")
+@click.option("--once", is_flag=True, help="Escalate what is due now, then exit.")
+@click.option(
+    "--now",
+    "at",
+    help="Act as if it were this time (ISO 8601 with a zone), in every decision and record.",
+)
+def escalate(once: bool, at: str | None) -> None:
+    """Hand unacknowledged items to the next reporter on shift; email editors when none is left."""
+    from intake.workflow.escalate import escalate_due
+
+    now = _instant(at) if at else None
+    with stop_on_signals() as stopping:
+        while not stopping.is_set():
+            done = escalate_due(db.session, now)
+            db.session.remove()
+            for reference in done.handed_on:
+                click.echo(f"escalated {reference} to the next reporter on shift")
+            for reference in done.editors_emailed:
+                click.echo(f"escalated {reference}: nobody left, editors emailed")
+            if once:
+                break
+            stopping.wait(ESCALATE_SECONDS)
+
+
+def _instant(value: str) -> datetime:
+    """Read an ISO 8601 time with its zone; a usage error says what is wrong."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        problem = f"{value!r} is not an ISO 8601 time"
+        raise click.BadParameter(problem, param_hint="--now") from None
+    if parsed.tzinfo is None:
+        problem = "give the time zone, e.g. 2026-12-02T09:00:00+00:00"
+        raise click.BadParameter(problem, param_hint="--now")
+    return parsed
 
 
 @intake_cli.command("group")

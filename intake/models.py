@@ -118,6 +118,12 @@ class Desk(Base):
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     email: so.Mapped[str] = so.mapped_column(sa.String(254))
     email_content: so.Mapped[str] = so.mapped_column(sa.String(8), default="full")
+    # Escalation: minutes of the assignee's shift to acknowledge an item; the reporters
+    # (slugs) emailed when the rota has nobody left. The digest's hour in the desk's zone.
+    ack_minutes: so.Mapped[int] = so.mapped_column(default=60)
+    editors: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="UTC")
+    digest_hour: so.Mapped[int] = so.mapped_column(default=8)
     active: so.Mapped[bool] = so.mapped_column(default=True)
     position: so.Mapped[int] = so.mapped_column(default=0)
 
@@ -202,6 +208,13 @@ class Submission(Base):
             postgresql_where=sa.text("reader_replied_at IS NOT NULL"),
         ),
         sa.Index("ix_submissions_assignee_replied", "assignee_id", "reader_replied_at"),
+        # Escalation's scan: the few assigned items nobody has acknowledged yet.
+        sa.Index(
+            "ix_submissions_unacknowledged",
+            "assigned_at",
+            sqlite_where=sa.text("acknowledged_at IS NULL AND assignee_id IS NOT NULL"),
+            postgresql_where=sa.text("acknowledged_at IS NULL AND assignee_id IS NOT NULL"),
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -228,6 +241,14 @@ class Submission(Base):
     # The language of the form the reader used, for the emails we send them.
     locale: so.Mapped[str] = so.mapped_column(sa.String(8), default="en")
     duplicate_of_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("submissions.id"))
+    # Escalation along the rota: when the current assignee got it, when and by whom it was
+    # acknowledged (any staff action, or the notice's link), the reporters tried before,
+    # and how far it went: "" not escalated, "escalated" handed on, "editors" emailed.
+    assigned_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    acknowledged_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    acknowledged_by: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    tried: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    escalation: so.Mapped[str] = so.mapped_column(sa.String(16), default="")
     # When staff first acted on it (status, assignment, note or reply): for the dashboard.
     first_action_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # When it last reached a final status (cleared on reopening): retention counts from here.

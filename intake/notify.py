@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from flask import current_app
 
-from intake import thread_ids
+from intake import acks, thread_ids
 from intake.delivery import seal
 from intake.extensions import keyed_digest
 from intake.language import name as language_name
@@ -85,12 +85,24 @@ def reporter_notice(
     topic_label: str | None,
     email_content: str,
     why: str | None = None,
+    ack_for: int | None = None,
 ) -> OutboxEmail:
-    """Compose the email that tells a reporter (or a desk inbox) about a submission."""
+    """Compose the email that tells a reporter (or a desk inbox) about a submission.
+
+    `ack_for`: the id of the reporter it is assigned to, whose notice carries the
+    Acknowledge link for this assignment.
+    """
     with_text = carries_text(submission, email_content)
     reason = why or submission.reason
+    ack_link = None
+    if ack_for is not None and submission.assigned_at is not None:
+        value = acks.token(
+            str(current_app.secret_key or ""), submission.id, ack_for, submission.assigned_at
+        )
+        ack_link = f"{newsroom.public_url}/staff/ack/{value}"
     body = render(
         "email/reporter_notice.txt",
+        ack_link=ack_link,
         submission=submission,
         topic_label=topic_label,
         # An email that may not carry the text carries no word of it, the reason included.

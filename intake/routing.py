@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from intake.language import UNDETERMINED
@@ -26,6 +26,13 @@ class DeskInfo:
     name: str
     email: str
     email_content: str = "full"
+    # Minutes of the assignee's shift before an unacknowledged item goes to the next one.
+    ack_minutes: int = 60
+    # Reporter slugs emailed when nobody on the rota is left (none: the desk's email).
+    editors: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    # The hour (in the desk's time zone) of the editors' morning digest.
+    digest_hour: int = 8
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,32 @@ def on_shift(reporter: ReporterInfo, when: datetime) -> bool:
     return minute >= start or minute < end  # the shift spans midnight
 
 
+def shift_minutes(reporter: ReporterInfo, start: datetime, end: datetime) -> int:
+    """Count the whole minutes from start to end during which the reporter was on shift."""
+    span = parse_shift(reporter.shift)
+    if span is None or end <= start:
+        return 0
+    zone = ZoneInfo(reporter.timezone)
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    total = 0
+    day = first.date() - timedelta(days=1)  # a night shift begun the evening before
+    while day <= last.date():
+        for begin, finish in _spans(day, span, zone):
+            overlap = min(finish, end) - max(begin, start)
+            total += max(0, int(overlap.total_seconds() // 60))
+        day += timedelta(days=1)
+    return total
+
+
+def _spans(day: date, span: tuple[int, int], zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """Return the shift that starts on a local day, as aware times (may end the next day)."""
+    start, end = span
+    begin = datetime.combine(day, time(start // 60, start % 60), zone)
+    finish_day = day if start < end else day + timedelta(days=1)
+    finish = datetime.combine(finish_day, time(end // 60, end % 60), zone)
+    return [(begin, finish)]
+
+
 def words(text: str) -> list[str]:
     """Split text into case-folded words (runs of letters and digits)."""
     return WORD.findall(text.casefold())
@@ -147,8 +180,16 @@ def _reads(reporter: ReporterInfo, language: str) -> bool:
     return language == UNDETERMINED or language in reporter.languages
 
 
-def route(facts: Facts, directory: Directory, now: datetime) -> Decision:
-    """Decide the desk and reporter for a submission at a moment in time."""
+def route(
+    facts: Facts, directory: Directory, now: datetime, exclude: frozenset[str] = frozenset()
+) -> Decision:
+    """Decide the desk and reporter for a submission at a moment in time.
+
+    `exclude` names reporters already tried (escalation): they are not chosen again.
+    """
+    if exclude:
+        kept = tuple(r for r in directory.reporters if r.slug not in exclude)
+        directory = Directory(directory.desks, directory.topics, kept, directory.default_desk)
     language = facts.language
     lang_name = language_name(language)
     topic: TopicInfo | None = None

@@ -144,7 +144,38 @@ def test_entries_missing_from_the_file_are_deactivated_not_deleted(
         assert all(r.active for r in db.session.scalars(sa.select(Reporter)))
 
 
+DESK_LINE = 'email = "world@example.org"'
 BAD_FILES = [
+    (
+        "acknowledgement time out of range",
+        MINIMAL.replace(DESK_LINE, DESK_LINE + "\nack_minutes = 0", 1),
+        "desks[1] 'world': ack_minutes: ack_minutes must be 1 to 1440, not 0",
+    ),
+    (
+        "acknowledgement time as text",
+        MINIMAL.replace(DESK_LINE, DESK_LINE + '\nack_minutes = "60"', 1),
+        "desks[1] 'world': 'ack_minutes' must be a whole number",
+    ),
+    (
+        "acknowledgement time as true",
+        MINIMAL.replace(DESK_LINE, DESK_LINE + "\nack_minutes = true", 1),
+        "desks[1] 'world': 'ack_minutes' must be a whole number",
+    ),
+    (
+        "an editor who is no reporter",
+        MINIMAL.replace(DESK_LINE, DESK_LINE + '\neditors = ["olena"]', 1),
+        "desks[1] 'world': editor 'olena' is not a reporter in this file",
+    ),
+    (
+        "a digest hour past midnight",
+        MINIMAL.replace(DESK_LINE, DESK_LINE + "\ndigest_hour = 24", 1),
+        "desks[1] 'world': digest_hour: digest_hour must be 0 to 23, not 24",
+    ),
+    (
+        "a desk's unknown time zone",
+        MINIMAL.replace(DESK_LINE, DESK_LINE + '\ntimezone = "Kyiv"', 1),
+        "desks[1] 'world': timezone: unknown time zone 'Kyiv'",
+    ),
     (
         "unknown key in a reporter",
         MINIMAL.replace('shift = "08:00-17:00"', 'shift = "08:00-17:00"\nphone = "+380"'),

@@ -235,6 +235,7 @@ def test_every_action_is_an_event_with_actor_and_time(
     events = get_submission(app, ref).events
     staff_events = [(e.kind, e.actor) for e in events if e.actor == editor]
     assert staff_events == [
+        ("acknowledged", editor),  # the first action acknowledges it, once
         ("status", editor),
         ("reassigned", editor),
         ("emailed", editor),

@@ -106,6 +106,14 @@ def _check_email_content(value: str) -> str | None:
     return f"email_content must be one of {', '.join(EMAIL_CONTENT)}, not {value!r}"
 
 
+def _check_ack_minutes(value: int) -> str | None:
+    return None if 1 <= value <= 1440 else f"ack_minutes must be 1 to 1440, not {value}"
+
+
+def _check_hour(value: int) -> str | None:
+    return None if 0 <= value <= 23 else f"digest_hour must be 0 to 23, not {value}"
+
+
 def _check_text(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
@@ -122,6 +130,10 @@ SCHEMA: dict[str, dict[str, tuple[bool, type, Check | None]]] = {
         "name": (True, str, _check_text),
         "email": (True, str, _check_email),
         "email_content": (False, str, _check_email_content),
+        "ack_minutes": (False, int, _check_ack_minutes),
+        "editors": (False, list, None),
+        "timezone": (False, str, _check_timezone),
+        "digest_hour": (False, int, _check_hour),
     },
     "topics": {
         "slug": (True, str, _check_slug),
@@ -174,10 +186,12 @@ def _check_table(where: str, section: str, table: Any, problems: list[str]) -> b
                 ok = False
             continue
         value = table[key]
-        if not isinstance(value, kind) or (
-            isinstance(value, list) and not all(isinstance(item, str) for item in value)
+        if (
+            not isinstance(value, kind)
+            or (kind is int and isinstance(value, bool))
+            or (isinstance(value, list) and not all(isinstance(item, str) for item in value))
         ):
-            wanted = "a list of strings" if kind is list else "a string"
+            wanted = {list: "a list of strings", int: "a whole number"}.get(kind, "a string")
             problems.append(f"{where}: {key!r} must be {wanted}")
             ok = False
             continue
@@ -238,6 +252,12 @@ def parse_newsroom(text: str) -> NewsroomFile:
     if isinstance(newsroom, dict) and isinstance(newsroom.get("default_desk"), str):
         if newsroom["default_desk"] not in desks:
             problems.append(f"[newsroom]: default_desk {newsroom['default_desk']!r} is no desk")
+    reporter_slugs = {t["slug"] for t in sections["reporters"]}
+    for index, table in enumerate(sections["desks"]):
+        for editor in table.get("editors", []):
+            if editor not in reporter_slugs:
+                where = _entry_name("desks", index, table)
+                problems.append(f"{where}: editor {editor!r} is not a reporter in this file")
     for index, table in enumerate(sections["topics"]):
         if table["desk"] not in desks:
             where = _entry_name("topics", index, table)
@@ -267,7 +287,16 @@ def parse_newsroom(text: str) -> NewsroomFile:
         sender=newsroom["sender"],
         default_desk=newsroom["default_desk"],
         desks=tuple(
-            DeskInfo(t["slug"], t["name"].strip(), t["email"], t.get("email_content", "full"))
+            DeskInfo(
+                t["slug"],
+                t["name"].strip(),
+                t["email"],
+                t.get("email_content", "full"),
+                ack_minutes=t.get("ack_minutes", 60),
+                editors=_unique(t.get("editors", [])),
+                timezone=t.get("timezone", "UTC"),
+                digest_hour=t.get("digest_hour", 8),
+            )
             for t in sections["desks"]
         ),
         topics=tuple(

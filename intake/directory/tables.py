@@ -103,7 +103,18 @@ def file_entries(newsroom: NewsroomFile) -> dict[str, list[tuple[str, dict[str, 
     """Describe a file's entries as the tables' fields, by kind, naming related entries by slug."""
     return {
         "desks": [
-            (d.slug, {"name": d.name, "email": d.email, "email_content": d.email_content})
+            (
+                d.slug,
+                {
+                    "name": d.name,
+                    "email": d.email,
+                    "email_content": d.email_content,
+                    "ack_minutes": d.ack_minutes,
+                    "editors": list(d.editors),
+                    "timezone": d.timezone,
+                    "digest_hour": d.digest_hour,
+                },
+            )
             for d in newsroom.desks
         ],
         "topics": [
@@ -221,7 +232,19 @@ def _read_static(session: DbSession, settings: Newsroom) -> Snapshot:
     ).all()
     assert settings.default_desk is not None  # noqa: S101 - checked by the caller
     directory = routing.Directory(
-        desks={d.slug: routing.DeskInfo(d.slug, d.name, d.email, d.email_content) for d in desks},
+        desks={
+            d.slug: routing.DeskInfo(
+                d.slug,
+                d.name,
+                d.email,
+                d.email_content,
+                ack_minutes=d.ack_minutes,
+                editors=tuple(d.editors),
+                timezone=d.timezone,
+                digest_hour=d.digest_hour,
+            )
+            for d in desks
+        },
         topics={
             t.slug: routing.TopicInfo(t.slug, t.label, t.desk.slug, tuple(t.keywords))
             for t in topics

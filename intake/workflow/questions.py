@@ -31,7 +31,14 @@ from intake.models import (
     Submission,
     utcnow,
 )
-from intake.workflow.triage import REPLY_MAX, Conflict, NotAllowed, loaded_newsroom, reply_channels
+from intake.workflow.triage import (
+    REPLY_MAX,
+    Conflict,
+    NotAllowed,
+    acknowledge,
+    loaded_newsroom,
+    reply_channels,
+)
 
 ANSWER_LANGUAGES = ("en", "ru", "uk")
 HEADLINE_MAX = 300
@@ -356,6 +363,7 @@ def _send_one(
         session.add(_event(submission.id, actor.email, "group_answer", detail, now))
         sent.unreachable.append(submission.reference)
     row.answered_in_id, row.answer_sent_at = group.id, now
+    acknowledge(session, submission, actor.email, f"answered in group Q{group.id}", now)
     if submission.first_action_at is None:
         submission.first_action_at = now
     submission.reader_replied_at = None

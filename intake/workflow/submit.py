@@ -104,6 +104,7 @@ def submit(
             topic_id=snap.topic_ids.get(decision.topic or ""),
             desk_id=snap.desk_ids[decision.desk],
             assignee_id=snap.reporter_ids.get(decision.reporter or ""),
+            assigned_at=now if decision.reporter else None,
             subject=new.subject,
             body=new.body,
             # Without consent to be contacted, the name and address are not kept: the
@@ -147,6 +148,7 @@ def submit(
             snap.newsroom,
             topic_label=snap.topic_labels.get(decision.topic or ""),
             email_content=snap.directory.desks[decision.desk].email_content,
+            ack_for=submission.assignee_id,
         )
         queue(session, notice, f"notice to {_whom(snap, decision)}", now)
         _queue_receipt(session, submission, new, snap.newsroom, receipt_allowed, now)

@@ -82,21 +82,39 @@ def _last_actor(session: DbSession, submission: Submission) -> str:
     return actor or "someone else"
 
 
+def acknowledge(
+    session: DbSession, submission: Submission, who: str, how: str, now: datetime
+) -> None:
+    """Record that a person has seen the item: its escalation clock stops (caller commits)."""
+    if submission.acknowledged_at is not None:
+        return
+    submission.acknowledged_at, submission.acknowledged_by = now, who
+    session.add(
+        Event(
+            submission_id=submission.id, kind="acknowledged", actor=who, detail=how, created_at=now
+        )
+    )
+
+
 def _commit(
     session: DbSession,
     submission: Submission,
     change: Callable[[datetime], None],
     now: datetime | None = None,
+    actor: StaffUser | None = None,
 ) -> None:
     """Apply a change and commit; a write that lost a race (StaleDataError) is a Conflict.
 
     Each action checks the version the actor saw before anything else; the version column
-    then stops a change that another request committed in between.
+    then stops a change that another request committed in between. Any staff action
+    acknowledges the item.
     """
     now = now or utcnow()
     try:
         # One UPDATE, so the version goes up by exactly one.
         with session.no_autoflush:
+            if actor is not None:
+                acknowledge(session, submission, actor.email, "by acting on it", now)
             if submission.first_action_at is None:
                 submission.first_action_at = now
             submission.reader_replied_at = None  # a staff member has acted since
@@ -152,7 +170,7 @@ def change_status(
             detail += f" (of {duplicate_of.reference})"
         session.add(_event(submission, actor, "status", detail, now))
 
-    _commit(session, submission, change)
+    _commit(session, submission, change, actor=actor)
 
 
 def _resolve(
@@ -202,6 +220,7 @@ def assign(
 
     def change(now: datetime) -> None:
         submission.assignee, submission.desk = reporter, desk
+        submission.assigned_at = now if reporter is not None else None
         session.add(_event(submission, actor, "reassigned", f"to {label}", now))
         why = f"Reassigned to you by {actor.email}"
         email = notify.reporter_notice(
@@ -214,7 +233,7 @@ def assign(
         )
         queue(session, email, f"notice to {label}", now, actor=actor.email)
 
-    _commit(session, submission, change)
+    _commit(session, submission, change, actor=actor)
 
 
 def add_note(
@@ -231,6 +250,7 @@ def add_note(
         session,
         submission,
         lambda now: session.add(_event(submission, actor, "note", text, now)),
+        actor=actor,
     )
 
 
@@ -291,7 +311,7 @@ def reply(
             detail = f"replied to the reader of {submission.reference} {how}"
             session.add(_event(via, actor, "duplicate_reply", detail, now))
 
-    _commit(session, submission, change)
+    _commit(session, submission, change, actor=actor)
 
 
 @dataclass

@@ -65,6 +65,8 @@ class Config:
     INTAKE_OUTBOX_ALERT_SECONDS = env_int("INTAKE_OUTBOX_ALERT_SECONDS", 300)
     # An open item with no staff action for this long is marked overdue in the inbox.
     INTAKE_FIRST_ACTION_HOURS = env_int("INTAKE_FIRST_ACTION_HOURS", 4)
+    # The worker also escalates unacknowledged items and sends the desks' morning digests.
+    INTAKE_WORKER_ROTA = env_bool("INTAKE_WORKER_ROTA", True)
     # How long a link to set a staff password (sent when an admin creates an account) works.
     INTAKE_INVITE_HOURS = env_int("INTAKE_INVITE_HOURS", 72)
     # Which engine judges whether two reader questions are the same (intake.similarity).
@@ -154,6 +156,9 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
+    # Tests of the worker's email count on what they queued; escalation and digests (which
+    # follow the wall clock) are tested on their own.
+    INTAKE_WORKER_ROTA = False
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -13,21 +13,28 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake import accounts, demo, logs, workflow
+from intake import accounts, demo, logs, rota, workflow
 from intake import export as exporting
 from intake import mailcatcher as catcher
 from intake import reference as references
 from intake.delivery import Courier, Delivery, deliver_due
-from intake.directory import DirectoryError, load_file, read_newsroom, routing_directory
+from intake.directory import (
+    DirectoryError,
+    load_file,
+    read_newsroom,
+    routing_directory,
+    snapshot,
+)
 from intake.extensions import db, mail
 from intake.language import detect as detect_language
 from intake.mailin import imap
@@ -62,6 +69,44 @@ def load_newsroom(path: str | None) -> None:
         sys.exit(1)
     click.echo(f"Loaded {newsroom.name!r} from {path}")
     click.echo(report.summary())
+    # The rota's gaps: worth knowing before they bite; the file is loaded all the same.
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    for desk in rota.rota(routing_directory(newsroom), today, ROTA_WARNING_DAYS):
+        for gap in desk.gaps:
+            click.echo(f"warning: {desk.desk.name}: {gap.text}", err=True)
+
+
+# Loading a file warns of the gaps of this many days from today.
+ROTA_WARNING_DAYS = 7
+
+
+@intake_cli.command("rota")
+@click.option("--from", "start", help="First hour (ISO 8601 with a zone) [now].")
+@click.option("--days", default=1, show_default=True, type=click.IntRange(1, 31))
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
+)
+def rota_command(start: str | None, days: int, fmt: str) -> None:
+    """Show, per desk and hour, who is on shift, what they read and cover, and the gaps."""
+    first = _instant(start, "--from") if start else datetime.now(UTC)
+    desks = rota.rota(snapshot(db.session).directory, first, days)
+    db.session.remove()
+    if fmt == "json":
+        click.echo(json.dumps(rota.as_json(desks, first, days), ensure_ascii=False, indent=2))
+        return
+    for desk in desks:
+        zone = ZoneInfo(desk.desk.timezone)
+        click.echo(f"{desk.desk.name} ({desk.desk.slug}; {desk.desk.timezone})")
+        for gap in desk.gaps:
+            click.echo(f"  gap: {gap.text}")
+        for hour in desk.hours:
+            local = hour.start.astimezone(zone).strftime("%H:%M")
+            who = ", ".join(hour.on_shift) or "nobody"
+            reads, covers = " ".join(hour.languages) or "-", ", ".join(hour.topics) or "-"
+            click.echo(
+                f"  {hour.start:%a %Y-%m-%d %H:%M} UTC ({local} local)  {who}"
+                f"  reads: {reads}  covers: {covers}"
+            )
 
 
 @intake_cli.command("export")
@@ -245,7 +290,7 @@ def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
                         db.session, mail, name, batch, lease=lease, courier=courier
                     )
                     grouped = grouper.run_safely(db.session) if grouping else 0
-                    if escalation.due():
+                    if app.config["INTAKE_WORKER_ROTA"] and escalation.due():
                         _escalate_safely(name)
                 except SQLAlchemyError as exc:
                     # The database is away: keep the worker, wait, try again. What this
@@ -303,13 +348,21 @@ class Every:
 
 
 def _escalate_safely(name: str) -> None:
-    """Run an escalation pass; its fault is logged and never stops delivery."""
+    """Run an escalation pass and send the digests due; a fault is logged, never stops
+    delivery."""
+    from intake.workflow.digest import send_digests
     from intake.workflow.escalate import escalate_due
 
     try:
         done = escalate_due(db.session)
+        hours = int(current_app.config["INTAKE_FIRST_ACTION_HOURS"])
+        for desk in send_digests(db.session, overdue_hours=hours):
+            click.echo(f"sent the {desk} desk's digest", err=True)
     except SQLAlchemyError:
         raise  # the worker's handling: wait for the database
+    except LookupError:
+        db.session.rollback()
+        return  # no newsroom loaded yet: nothing to escalate
     except Exception:
         db.session.rollback()
         log.exception("worker %s: escalation failed; trying again in %d s", name, ESCALATE_SECONDS)
@@ -345,16 +398,16 @@ def escalate(once: bool, at: str | None) -> None:
             stopping.wait(ESCALATE_SECONDS)
 
 
-def _instant(value: str) -> datetime:
+def _instant(value: str, option: str = "--now") -> datetime:
     """Read an ISO 8601 time with its zone; a usage error says what is wrong."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         problem = f"{value!r} is not an ISO 8601 time"
-        raise click.BadParameter(problem, param_hint="--now") from None
+        raise click.BadParameter(problem, param_hint=option) from None
     if parsed.tzinfo is None:
         problem = "give the time zone, e.g. 2026-12-02T09:00:00+00:00"
-        raise click.BadParameter(problem, param_hint="--now")
+        raise click.BadParameter(problem, param_hint=option)
     return parsed
 
 

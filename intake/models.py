@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -208,6 +208,13 @@ class Submission(Base):
             postgresql_where=sa.text("reader_replied_at IS NOT NULL"),
         ),
         sa.Index("ix_submissions_assignee_replied", "assignee_id", "reader_replied_at"),
+        # The inbox's "escalated" mark as a filter: few rows have one.
+        sa.Index(
+            "ix_submissions_escalated",
+            "id",
+            sqlite_where=sa.text("escalation != ''"),
+            postgresql_where=sa.text("escalation != ''"),
+        ),
         # Escalation's scan: the few assigned items nobody has acknowledged yet.
         sa.Index(
             "ix_submissions_unacknowledged",
@@ -577,3 +584,14 @@ class QuestionSplit(Base):
     )
     actor: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DigestSent(Base):
+    """A desk's morning digest of one local day, sent: the key makes it once a day."""
+
+    __tablename__ = "digests_sent"
+
+    desk_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("desks.id"), primary_key=True)
+    # The day in the desk's time zone.
+    day: so.Mapped[date] = so.mapped_column(primary_key=True)
+    sent_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)

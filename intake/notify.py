@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from flask import current_app
@@ -16,8 +16,11 @@ from intake.extensions import keyed_digest
 from intake.language import name as language_name
 from intake.links import defang, linkable
 from intake.models import ACCOUNT_PURPOSES, DbSession, Desk, OutboxEmail, Submission
-from intake.routing import without_words
+from intake.routing import DeskInfo, without_words
 from intake.text import clean_line
+
+if TYPE_CHECKING:
+    from intake.workflow.digest import Figures
 
 log = logging.getLogger(__name__)
 KIND_TAGS = {"tip": "Tip", "question": "Question"}
@@ -320,6 +323,45 @@ def account_link(
             message_id=f"<a.{secrets.token_hex(12)}@{domain}>",
             sender=newsroom.sender,
             recipient=to,
+            subject=clean_line(subject),
+            body=body,
+        )
+    )
+
+
+def digest(
+    to: str,
+    newsroom: Newsroomish,
+    desk: DeskInfo,
+    day: date,
+    found: Figures,
+    now: datetime,
+) -> OutboxEmail:
+    """Compose a desk's morning digest: figures, references and links, no reader's words."""
+    subject = (
+        f"{desk.name} digest, {day.isoformat()}: {found.new} new, {found.unassigned} unassigned, "
+        f"{found.escalated} escalated, {found.overdue} overdue"
+    )
+    body = render(
+        "email/digest.txt",
+        desk=desk,
+        day=day,
+        f=found,
+        now=now,
+        inbox=f"{newsroom.public_url}/staff/?desk={desk.slug}",
+        oldest_link=(f"{newsroom.public_url}/staff/s/{found.oldest[0]}" if found.oldest else None),
+        oldest_hours=int((now - found.oldest[1]).total_seconds() // 3600) if found.oldest else 0,
+        outbox=f"{newsroom.public_url}/staff/outbox?state=failed",
+        rota_page=f"{newsroom.public_url}/staff/admin/rota",
+    )
+    domain = newsroom.sender.rpartition("@")[2] or "intake.invalid"
+    return _sealed(
+        OutboxEmail(
+            purpose="digest",
+            message_id=f"<d.{secrets.token_hex(12)}@{domain}>",
+            sender=newsroom.sender,
+            recipient=to,
+            reply_to=newsroom.sender,
             subject=clean_line(subject),
             body=body,
         )

@@ -332,6 +332,7 @@ def test_applying_an_upload_changes_the_tables_and_the_file(
     page = text_of(admin.get(response.headers["Location"]))
     assert f"Applied and saved to {newsroom_file}." in page
     assert "reporters: 1 created, 5 changed, 1 deactivated" in page  # the others moved up
+    assert "gap(s) in the next seven days: see Rota and gaps." in page  # the example has some
     assert newsroom_file.read_text(encoding="utf-8") == CHANGED
     rows = directory_rows(app)
     assert ("world", "World Desk", "worldnews@example.org", True) in rows["desks"]

@@ -18,7 +18,7 @@ from intake.extensions import db
 from intake.models import Event, OutboxEmail, Reporter, StaffUser, Submission
 from intake.routing import DeskInfo, ReporterInfo, shift_minutes
 from intake.workflow.escalate import escalate_due, why_due
-from tests.conftest import make_app
+from tests.conftest import ADMIN_TOTP, AuthActions, SMTPSink, make_app
 
 DESK = """
 [newsroom]
@@ -73,19 +73,25 @@ START = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 TIP = "Колона техніки рухається зараз через міст на північ від міста, я бачу її з вікна."
 
 
+def desk_app(tmp_path: Path, text: str = DESK, **settings: object) -> Flask:
+    """Return an app whose directory is the desk above (or the text given)."""
+    app = make_app(tmp_path, **settings)
+    with app.app_context():
+        sync_newsroom(db.session, parse_newsroom(text))
+        db.session.commit()
+    return app
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(tmp_path)
-    with app.app_context():
-        sync_newsroom(db.session, parse_newsroom(DESK))
-        db.session.commit()
+    app = desk_app(tmp_path)
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
 
 
-def send_tip(app: Flask) -> str:
+def send_tip(app: Flask, now: datetime = START, sensitive: bool = False) -> str:
     new = workflow.NewSubmission(
         kind="tip",
         topic="war",
@@ -95,12 +101,12 @@ def send_tip(app: Flask) -> str:
         email="",
         consent_contact=False,
         consent_publish=False,
-        sensitive=False,
+        sensitive=sensitive,
         article="",
         author_slug="",
     )
     with app.test_request_context():
-        return workflow.submit(db.session, new, now=START)
+        return workflow.submit(db.session, new, now=now)
 
 
 def escalate(app: Flask, minutes: int) -> str:
@@ -302,3 +308,71 @@ def get_item_id(app: Flask) -> int:
     send_tip(app)
     with app.app_context():
         return db.session.scalars(sa.select(Submission.id)).one()
+
+
+def test_the_worker_escalates_and_sends_digests_when_told_to(
+    tmp_path: Path, smtp: SMTPSink
+) -> None:
+    app = desk_app(
+        tmp_path,
+        DESK.replace('editors = ["olena"]', 'editors = ["olena"]\ndigest_hour = 0'),
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_TIMEOUT=5,
+        INTAKE_WORKER_ROTA=True,
+    )
+    # Received two days ago, 09:00 UTC, when Iryna was on shift: long past its 60 minutes,
+    # whatever the time of this run (to Anna if she is on shift now, else to the editor).
+    sent_at = (datetime.now(UTC) - timedelta(days=2)).replace(hour=9, minute=0)
+    reference = send_tip(app, now=sent_at)
+    result = app.test_cli_runner().invoke(args=["intake", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "sent the world desk's digest" in result.output
+    assert f"escalated {reference}" in result.output
+    received = {to for item in smtp.received for to in item.rcpt_tos}
+    assert "olena@news.example.org" in received  # the digest, at least
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_inbox_marks_an_escalated_item_in_words_and_filters_by_it(
+    app: Flask, password_hash: str
+) -> None:
+    reference = send_tip(app)
+    escalate(app, 61)
+    with app.app_context():
+        db.session.add(
+            StaffUser(
+                email="editor@example.org",
+                role="editor",
+                password_hash=password_hash,
+                session_token="e" * 64,
+                totp_secret=ADMIN_TOTP,
+            )
+        )
+        db.session.commit()
+    client = app.test_client()
+    AuthActions(app, client).login("editor@example.org")
+    page = client.get("/staff/?view=all&flag=escalated")
+    assert page.status_code == 200
+    row = re.search(rf"{reference}.*?</tr>", page.text, re.S)
+    assert row is not None and ">escalated</li>" in row.group(0)
+
+
+def test_the_acknowledge_link_also_ends_the_overdue_mark(app: Flask) -> None:
+    send_tip(app)
+    escalate(app, 61)
+    app.test_client().post(ack_path(notices(app, "anna@news.example.org")[0]))
+    with app.app_context():
+        item = db.session.scalars(sa.select(Submission)).one()
+        assert item.first_action_at == item.acknowledged_at is not None
+
+
+def test_an_escalated_sensitive_tip_keeps_its_text_out_of_every_email(app: Flask) -> None:
+    send_tip(app, sensitive=True)
+    escalate(app, 61)
+    escalate(app, 122)
+    for to in ("anna@news.example.org", "olena@news.example.org"):
+        [body] = notices(app, to)
+        assert TIP not in body and "marked this tip as sensitive" in body

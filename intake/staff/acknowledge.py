@@ -67,8 +67,11 @@ def acknowledge_item(token: str) -> ResponseReturnValue:
     if submission is None or reporter is None or submission.acknowledged_at is not None:
         return _page(token)
     try:
-        acknowledge(db.session, submission, reporter.email, "with the link in the notice", utcnow())
-        submission.updated_at = utcnow()
+        now = utcnow()
+        acknowledge(db.session, submission, reporter.email, "with the link in the notice", now)
+        # The inbox's overdue mark stops on the same moment as the escalation clock.
+        submission.first_action_at = submission.first_action_at or now
+        submission.updated_at = now
         db.session.commit()
     except StaleDataError:
         db.session.rollback()  # escalated or acted on meanwhile: the page says what stands

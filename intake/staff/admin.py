@@ -9,13 +9,14 @@ import functools
 import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from intake import accounts, directory, workflow
+from intake import accounts, directory, rota, workflow
 from intake.extensions import db, keyed_digest, limiter
 from intake.models import ROLES, AuditEvent, Newsroom, StaffUser, utcnow
 from intake.staff import bp
@@ -196,6 +197,25 @@ def _newsroom_file() -> str | None:
     return current_app.config.get("INTAKE_NEWSROOM") or None
 
 
+@bp.route("/admin/rota")
+@admin_only
+def admin_rota() -> ResponseReturnValue:
+    """Show each desk's next 24 hours: who is on shift, what they read and cover, the gaps."""
+    try:
+        snap = directory.snapshot(db.session)
+    except LookupError:
+        return render_template("staff/admin/rota.html", desks=[], names={}, zones={})
+    now = utcnow()
+    desks = rota.rota(snap.directory, now, 1)
+    week = {d.desk.slug: d.gaps for d in rota.rota(snap.directory, now, 7)}
+    return render_template(
+        "staff/admin/rota.html",
+        desks=[(d, week[d.desk.slug]) for d in desks],
+        names={r.slug: r.name for r in snap.directory.reporters},
+        zones={d.desk.slug: ZoneInfo(d.desk.timezone) for d in desks},
+    )
+
+
 @bp.route("/admin/newsroom")
 @admin_only
 def admin_newsroom() -> ResponseReturnValue:
@@ -314,6 +334,11 @@ def admin_newsroom_apply() -> ResponseReturnValue:
         flash(str(exc))
     else:
         flash(f"Applied and saved to {path}. {report.summary('; ')}.")
+        gaps = sum(
+            len(d.gaps) for d in rota.rota(directory.snapshot(db.session).directory, utcnow(), 7)
+        )
+        if gaps:
+            flash(f"The rota has {gaps} gap(s) in the next seven days: see Rota and gaps.")
     return back
 
 

@@ -39,6 +39,7 @@ VIEWS = ("mine", "open", "all")
 # Urgency marks that are also filters (`flag=`): what each row says, and what the tiles count.
 FLAGS = {
     "overdue": "overdue",
+    "escalated": "escalated",
     "waiting": "waiting over 24 h",
     "replied": "reader replied",
     "sensitive": "sensitive",
@@ -213,6 +214,8 @@ def flagged(flag: str, hours: float, now: datetime) -> sa.ColumnElement[bool]:
     """Return the clause for the rows that carry an urgency mark."""
     if flag == "overdue":
         # Any staff action sets first_action_at, so an untouched open item is a new one.
+        # The same moment acknowledges it (the Acknowledge link sets both too): overdue
+        # and escalation stop on one clock.
         return sa.and_(
             Submission.status == "new",
             Submission.first_action_at.is_(None),
@@ -224,6 +227,8 @@ def flagged(flag: str, hours: float, now: datetime) -> sa.ColumnElement[bool]:
             Submission.first_action_at.is_(None),
             Submission.created_at < now - timedelta(hours=24),
         )
+    if flag == "escalated":
+        return Submission.escalation != ""
     if flag == "replied":
         return Submission.reader_replied_at.is_not(None)
     if flag == "sensitive":
@@ -376,6 +381,8 @@ def marks(
         and submission.created_at < first_action_due(hours, now)
     ):
         found.append("overdue")
+    if submission.escalation:
+        found.append("escalated")
     if submission.reader_replied_at is not None:
         found.append("replied")
     if submission.sensitive:

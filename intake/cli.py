@@ -39,7 +39,7 @@ from intake.extensions import db, mail
 from intake.language import detect as detect_language
 from intake.mailin import imap
 from intake.mailin.parse import Unreadable
-from intake.models import ROLES, DbSession, StaffUser
+from intake.models import ROLES, DbSession, Newsroom, StaffUser
 from intake.routecheck import RouteChecker
 
 if TYPE_CHECKING:
@@ -348,29 +348,32 @@ class Every:
 
 
 def _escalate_safely(name: str) -> None:
-    """Run an escalation pass and send the digests due; a fault is logged, never stops
-    delivery."""
+    """Run an escalation pass and send the digests due; a fault is logged and stops
+    neither the other nor delivery."""
     from intake.workflow.digest import send_digests
     from intake.workflow.escalate import escalate_due
 
+    newsroom = db.session.get(Newsroom, 1)
+    db.session.rollback()
+    if newsroom is None:
+        return  # nothing loaded yet: nobody to escalate to
     try:
         done = escalate_due(db.session)
+    except Exception:  # the database's errors too: delivery has its own handling
+        db.session.rollback()
+        log.exception("worker %s: escalation failed; trying again in %d s", name, ESCALATE_SECONDS)
+    else:
+        for reference in done.handed_on:
+            click.echo(f"escalated {reference} to the next reporter on shift", err=True)
+        for reference in done.editors_emailed:
+            click.echo(f"escalated {reference}: nobody left, editors emailed", err=True)
+    try:
         hours = int(current_app.config["INTAKE_FIRST_ACTION_HOURS"])
         for desk in send_digests(db.session, overdue_hours=hours):
             click.echo(f"sent the {desk} desk's digest", err=True)
-    except SQLAlchemyError:
-        raise  # the worker's handling: wait for the database
-    except LookupError:
-        db.session.rollback()
-        return  # no newsroom loaded yet: nothing to escalate
     except Exception:
         db.session.rollback()
-        log.exception("worker %s: escalation failed; trying again in %d s", name, ESCALATE_SECONDS)
-        return
-    for reference in done.handed_on:
-        click.echo(f"escalated {reference} to the next reporter on shift", err=True)
-    for reference in done.editors_emailed:
-        click.echo(f"escalated {reference}: nobody left, editors emailed", err=True)
+        log.exception("worker %s: the digests failed; trying again in %d s", name, ESCALATE_SECONDS)
 
 
 @intake_cli.command("escalate")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from intake.routing import DeskInfo, Directory, on_shift
@@ -52,7 +52,13 @@ def hours(directory: Directory, desk: str, start: datetime, count: int) -> list[
     """Return the desk's rota hour by hour from `start` (rounded down to the hour)."""
     first = start.astimezone(ZoneInfo("UTC")).replace(minute=0, second=0, microsecond=0)
     topics = [t.slug for t in directory.topics.values() if t.desk == desk]
-    team = [r for r in directory.reporters if desk in r.desks]
+    # Who routing can give the desk's items to: its reporters covering one of its topics
+    # (an editor who covers none is not cover).
+    team = [
+        r
+        for r in directory.reporters
+        if desk in r.desks and (not topics or any(t in r.topics for t in topics))
+    ]
     found = []
     for n in range(count):
         at = first + timedelta(hours=n)
@@ -89,11 +95,11 @@ def _days(names: Sequence[str], every: Sequence[str]) -> str:
     )
 
 
-def _local(hhmm: str, day: str, zone: str) -> str:
-    """Return an "HH:MM" UTC time as the desk's local time on a weekday of this week."""
-    hour, minute = int(hhmm[:2]) % 24, int(hhmm[3:])
-    monday = datetime(2026, 11, 30, tzinfo=ZoneInfo("UTC"))  # a Monday, for the offset
-    at = monday + timedelta(days=DAYS.index(day), hours=hour, minutes=minute)
+def _local(hhmm: str, on: date, zone: str) -> str:
+    """Return an "HH:MM" UTC time of a date as the desk's local time that day (DST and all)."""
+    at = datetime.combine(on, time(0), ZoneInfo("UTC")) + timedelta(
+        hours=int(hhmm[:2]), minutes=int(hhmm[3:])
+    )
     return at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
 
 
@@ -115,6 +121,9 @@ def gaps(
     checks = [("anyone", "")] + [("language", lang) for lang in languages]
     checks += [("topic", t) for t in topics]
     every = list(dict.fromkeys(DAYS[h.start.weekday()] for h in found))
+    dates: dict[str, date] = {}
+    for h in found:
+        dates.setdefault(DAYS[h.start.weekday()], h.start.date())
     result = []
     for kind, value in checks:
         # Per day: the uncovered hour ranges; then the same range on several days is one gap.
@@ -138,8 +147,8 @@ def gaps(
             local = ""
             if desk.timezone != "UTC":
                 local = (
-                    f" ({_local(start, days[0], desk.timezone)}–"
-                    f"{_local(end, days[0], desk.timezone)} {desk.timezone})"
+                    f" ({_local(start, dates[days[0]], desk.timezone)}–"
+                    f"{_local(end, dates[days[0]], desk.timezone)} {desk.timezone})"
                 )
             text = f"{_what(kind, value)} {start}–{end} UTC{local}, {_days(days, every)}"
             result.append(Gap(kind, value, start, end, tuple(days), text))

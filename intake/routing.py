@@ -127,30 +127,32 @@ def on_shift(reporter: ReporterInfo, when: datetime) -> bool:
     return minute >= start or minute < end  # the shift spans midnight
 
 
-def shift_minutes(reporter: ReporterInfo, start: datetime, end: datetime) -> int:
-    """Count the whole minutes from start to end during which the reporter was on shift."""
+def shift_seconds(reporter: ReporterInfo, start: datetime, end: datetime) -> float:
+    """Count the seconds from start to end during which the reporter was on shift."""
     span = parse_shift(reporter.shift)
     if span is None or end <= start:
-        return 0
+        return 0.0
     zone = ZoneInfo(reporter.timezone)
-    first, last = start.astimezone(zone), end.astimezone(zone)
-    total = 0
-    day = first.date() - timedelta(days=1)  # a night shift begun the evening before
-    while day <= last.date():
-        for begin, finish in _spans(day, span, zone):
-            overlap = min(finish, end) - max(begin, start)
-            total += max(0, int(overlap.total_seconds() // 60))
+    total = 0.0
+    day = start.astimezone(zone).date() - timedelta(days=1)  # a night shift begun the day before
+    while day <= end.astimezone(zone).date():
+        begin, finish = _shift_on(day, span, zone)
+        total += max(0.0, (min(finish, end) - max(begin, start)).total_seconds())
         day += timedelta(days=1)
     return total
 
 
-def _spans(day: date, span: tuple[int, int], zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
-    """Return the shift that starts on a local day, as aware times (may end the next day)."""
+def shift_minutes(reporter: ReporterInfo, start: datetime, end: datetime) -> int:
+    """Count the whole minutes from start to end during which the reporter was on shift."""
+    return int(shift_seconds(reporter, start, end) // 60)
+
+
+def _shift_on(day: date, span: tuple[int, int], zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Return the shift that starts on a local day, as aware times (it may end the next day)."""
     start, end = span
     begin = datetime.combine(day, time(start // 60, start % 60), zone)
     finish_day = day if start < end else day + timedelta(days=1)
-    finish = datetime.combine(finish_day, time(end // 60, end % 60), zone)
-    return [(begin, finish)]
+    return begin, datetime.combine(finish_day, time(end // 60, end % 60), zone)
 
 
 def words(text: str) -> list[str]:

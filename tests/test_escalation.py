@@ -376,3 +376,38 @@ def test_an_escalated_sensitive_tip_keeps_its_text_out_of_every_email(app: Flask
     for to in ("anna@news.example.org", "olena@news.example.org"):
         [body] = notices(app, to)
         assert TIP not in body and "marked this tip as sensitive" in body
+
+
+def test_an_item_reassigned_to_a_colleague_starts_their_own_clock(app: Flask) -> None:
+    reference = send_tip(app)
+    with app.app_context():
+        editor = StaffUser(
+            email="editor@news.example.org", role="editor", password_hash="x", session_token="t"
+        )
+        db.session.add(editor)
+        db.session.commit()
+        item = db.session.scalars(sa.select(Submission)).one()
+        # Reassigned at the time the tip came in (the action's own time is the clock's).
+        workflow.assign(db.session, item, editor, workflow.Target("reporter", "anna"), None)
+        item.assigned_at = START
+        db.session.commit()
+    assert "/staff/ack/" in notices(app, "anna@news.example.org")[0]
+    assert f"escalated {reference}" in escalate(app, 61)
+    assert holder(app, reference) == "iryna"
+
+
+def test_an_item_given_out_in_a_shifts_last_minute_goes_on_when_it_ends(app: Flask) -> None:
+    item_id = get_item_id(app)
+    with app.app_context():
+        item = db.session.get(Submission, item_id)
+        assert item is not None
+        item.assigned_at = datetime(2026, 12, 2, 20, 59, 30, tzinfo=UTC)  # Iryna ends at 21:00
+        iryna = ReporterInfo(
+            "iryna", "Iryna Koval", "", ("world",), ("war",), ("uk",), "Europe/Kyiv", "08:00-23:00"
+        )
+        desk = DeskInfo("world", "World News", "w@x.org")
+        at = datetime(2026, 12, 2, 21, 5, tzinfo=UTC)
+        assert (
+            why_due(iryna, desk, item, at)
+            == "Iryna Koval's shift ended before they acknowledged it"
+        )

@@ -136,3 +136,27 @@ def test_the_admin_rota_page_lists_the_gaps(
     assert page.status_code == 200
     assert "Rota and gaps" in page.text and "World News" in page.text
     assert client.get("/staff/admin/newsroom").status_code == 200
+
+
+def test_gap_times_in_the_desks_zone_follow_summer_time() -> None:
+    directory = routing_directory(parse_newsroom(NIGHT_GAP))
+    july = datetime(2026, 7, 6, tzinfo=UTC)  # a Monday; Kyiv is UTC+3 in summer
+    [desk] = rota.rota(directory, july, 1)
+    uk = [g.text for g in desk.gaps if g.value == "uk"]
+    assert uk[0].startswith("no one reading uk on shift 00:00–06:00 UTC (03:00–09:00 Europe/Kyiv)")
+
+
+def test_an_editor_who_covers_no_topic_is_no_cover() -> None:
+    editor = """
+[[reporters]]
+slug = "olena"
+name = "Olena Bondar"
+email = "olena@news.example.org"
+desks = ["world"]
+languages = ["uk"]
+timezone = "UTC"
+shift = "00:00-23:59"
+"""
+    directory = routing_directory(parse_newsroom(NIGHT_GAP + editor))
+    [desk] = rota.rota(directory, datetime(2026, 11, 30, tzinfo=UTC), 1)
+    assert any(g.value == "uk" and g.start == "00:00" for g in desk.gaps)

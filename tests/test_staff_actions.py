@@ -239,6 +239,7 @@ def test_every_action_is_an_event_with_actor_and_time(
         ("status", editor),
         ("reassigned", editor),
         ("emailed", editor),
+        ("acknowledged", editor),  # Iryna's own clock ran until the next action
         ("note", editor),
         ("reply", editor),
     ]

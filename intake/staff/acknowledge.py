@@ -27,6 +27,8 @@ def _find(token: str) -> tuple[Submission | None, Reporter | None, str]:
     reporter = db.session.get(Reporter, reporter_id)
     if submission is None or reporter is None:
         return None, None, "This link is not one of ours, or it was cut short."
+    if not reporter.active:
+        return None, None, "This link's reporter is no longer on the rota: it acknowledges nothing."
     if submission.assignee_id != reporter_id or acks.stamp(submission.assigned_at) != stamp:
         return (
             None,

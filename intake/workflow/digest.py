@@ -25,6 +25,7 @@ from intake.models import (
     utcnow,
 )
 from intake.routing import DeskInfo
+from intake.staff.inbox import flagged as inbox_flagged
 
 DAY = timedelta(hours=24)
 
@@ -73,9 +74,8 @@ def figures(
         new=count(Submission.created_at > now - DAY),
         unassigned=count(is_open, Submission.assignee_id.is_(None)),
         escalated=count(is_open, Submission.escalation != ""),
-        overdue=count(
-            is_open, unacknowledged, Submission.created_at < now - timedelta(hours=overdue_hours)
-        ),
+        # The inbox's own definition, so the digest and the inbox's tile agree.
+        overdue=count(inbox_flagged("overdue", overdue_hours, now)),
         oldest=(oldest[0], oldest[1]) if oldest else None,
         failed_emails=int(failed or 0),
         gaps=tuple(g.text for g in today.gaps),

@@ -10,7 +10,7 @@ a second worker's decision on the same item fail instead of repeating it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -20,12 +20,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from intake import notify
 from intake.directory import Snapshot, snapshot
 from intake.models import OPEN_STATUSES, DbSession, Event, Submission, utcnow
-from intake.routing import DeskInfo, Facts, ReporterInfo, on_shift, route, shift_minutes
+from intake.routing import DeskInfo, Facts, ReporterInfo, on_shift, route, shift_seconds
 from intake.workflow.submit import queue
 
 log = logging.getLogger(__name__)
-# Items looked at a pass, oldest assignment first (the rest wait for the next pass).
-BATCH = 200
+# The scan reads the unacknowledged items a page at a time, every one of them (up to
+# SCAN_MAX a pass): an item that may wait must not hide one that may not.
+PAGE = 500
+SCAN_MAX = 20_000
 
 
 @dataclass
@@ -41,10 +43,11 @@ def why_due(reporter: ReporterInfo | None, desk: DeskInfo, item: Submission, now
     if reporter is None:
         return "its reporter is no longer on the rota"
     assert item.assigned_at is not None  # noqa: S101 - the query asks for it
-    minutes = shift_minutes(reporter, item.assigned_at, now)
-    if minutes >= desk.ack_minutes:
+    seconds = shift_seconds(reporter, item.assigned_at, now)
+    if seconds >= desk.ack_minutes * 60:
         return f"{reporter.name} did not acknowledge within {desk.ack_minutes} min"
-    if minutes > 0 and not on_shift(reporter, now):
+    # Any time on shift counts: an item given out in a shift's last minute goes on at its end.
+    if seconds > 0 and not on_shift(reporter, now):
         return f"{reporter.name}'s shift ended before they acknowledged it"
     return ""
 
@@ -68,8 +71,11 @@ def _hand_on(
     why: str,
     now: datetime,
     done: Escalated,
-) -> None:
-    """Route the item again without the reporters tried; else email the desk's editors."""
+) -> str | None:
+    """Route the item again without the reporters tried; else email the desk's editors once.
+
+    Return the slug of the reporter it went to, if any.
+    """
     by_slug = {r.slug: r for r in snap.directory.reporters}
     slugs = {v: k for k, v in snap.reporter_ids.items()}
     holder = slugs.get(item.assignee_id or 0)
@@ -82,13 +88,16 @@ def _hand_on(
     )
     decision = route(facts, snap.directory, now, exclude=frozenset(tried))
     desk = snap.directory.desks[decision.desk]
-    item.tried = tried
     if decision.reporter is not None:
+        item.tried = tried
         reporter = by_slug[decision.reporter]
         reason = f"escalated: {why}; {_chosen(decision.reason)}"
         item.assignee_id = snap.reporter_ids[reporter.slug]
         item.desk_id = snap.desk_ids[desk.slug]
-        item.assigned_at, item.escalation, item.updated_at = now, "escalated", now
+        item.needs_translation = decision.needs_translation
+        # "editors" stays: they were told once, and are not told again.
+        item.escalation = item.escalation or "escalated"
+        item.assigned_at, item.updated_at = now, now
         session.add(
             Event(submission=item, kind="escalated", actor="system", detail=reason, created_at=now)
         )
@@ -104,7 +113,10 @@ def _hand_on(
         queue(session, notice, f"notice to {reporter.name} (escalated)", now)
         notice.next_attempt_at = _due_now(now)
         done.handed_on.append(item.reference)
-        return
+        return reporter.slug
+    if item.escalation == "editors":
+        return None  # told once already; it goes on when an untried colleague comes on shift
+    item.tried = tried
     editors = [by_slug[s] for s in home.editors if s in by_slug]
     names = ", ".join(by_slug[s].name if s in by_slug else s for s in tried)
     reason = f"escalated: {why}; nobody else on the rota (tried: {names}); emailed the editors"
@@ -125,6 +137,45 @@ def _hand_on(
         queue(session, notice, f"notice to {name} (nobody acknowledged it)", now)
         notice.next_attempt_at = _due_now(now)
     done.editors_emailed.append(item.reference)
+    return None
+
+
+def _loaded(snap: Snapshot, slug: str, item_id: int) -> Snapshot:
+    """Count an item just handed to a reporter in their load, for the rest of the pass."""
+    reporters = tuple(
+        replace(r, open_items=r.open_items + 1, last_assigned=item_id) if r.slug == slug else r
+        for r in snap.directory.reporters
+    )
+    return replace(snap, directory=replace(snap.directory, reporters=reporters))
+
+
+def _waiting(session: DbSession) -> list[int]:
+    """Return the ids of every open item nobody has acknowledged, oldest assignment first."""
+    ids: list[int] = []
+    after: tuple[datetime, int] | None = None
+    while len(ids) < SCAN_MAX:
+        query = (
+            sa.select(Submission.id, Submission.assigned_at)
+            .where(
+                Submission.acknowledged_at.is_(None),
+                Submission.assignee_id.is_not(None),
+                Submission.assigned_at.is_not(None),
+                Submission.status.in_(OPEN_STATUSES),
+            )
+            .order_by(Submission.assigned_at, Submission.id)
+            .limit(PAGE)
+        )
+        if after is not None:
+            query = query.where(sa.tuple_(Submission.assigned_at, Submission.id) > after)
+        page = session.execute(query).all()
+        ids.extend(i for i, _at in page)
+        if len(page) < PAGE:
+            break
+        last_id, last_at = page[-1]
+        assert last_at is not None  # noqa: S101 - the query asks for it
+        after = (last_at, last_id)
+    session.rollback()
+    return ids
 
 
 def escalate_due(session: DbSession, now: datetime | None = None) -> Escalated:
@@ -132,34 +183,22 @@ def escalate_due(session: DbSession, now: datetime | None = None) -> Escalated:
     now = now or utcnow()
     done = Escalated()
     snap = snapshot(session)
-    ids = list(
-        session.scalars(
-            sa.select(Submission.id)
-            .where(
-                Submission.acknowledged_at.is_(None),
-                Submission.assignee_id.is_not(None),
-                Submission.assigned_at.is_not(None),
-                Submission.status.in_(OPEN_STATUSES),
-                Submission.escalation != "editors",
-            )
-            .order_by(Submission.assigned_at)
-            .limit(BATCH)
-        )
-    )
-    session.rollback()
+    ids = _waiting(session)
     slugs = {v: k for k, v in snap.reporter_ids.items()}
-    by_slug = {r.slug: r for r in snap.directory.reporters}
     desks = {v: snap.directory.desks[k] for k, v in snap.desk_ids.items()}
+    fallback = snap.directory.desks[snap.directory.default_desk]
     for submission_id in ids:
         item = session.scalar(
             sa.select(Submission)
             .where(Submission.id == submission_id)
             .options(so.joinedload(Submission.topic))
         )
-        if item is None or item.acknowledged_at is not None or item.desk_id not in desks:
+        if item is None or item.acknowledged_at is not None:
             session.rollback()
             continue
-        home = desks[item.desk_id]
+        # A desk taken out of the directory: its items follow the newsroom's default desk.
+        home = desks.get(item.desk_id or 0, fallback)
+        by_slug = {r.slug: r for r in snap.directory.reporters}
         holder = by_slug.get(slugs.get(item.assignee_id or 0, ""))
         why = why_due(holder, home, item, now)
         if not why:
@@ -168,7 +207,7 @@ def escalate_due(session: DbSession, now: datetime | None = None) -> Escalated:
         reference = item.reference
         try:
             with session.no_autoflush:
-                _hand_on(session, snap, item, home, why, now, done)
+                chosen = _hand_on(session, snap, item, home, why, now, done)
             session.commit()
         except StaleDataError:
             # Acknowledged, changed or escalated by someone else meanwhile: theirs stands.
@@ -176,7 +215,10 @@ def escalate_due(session: DbSession, now: datetime | None = None) -> Escalated:
             for found in (done.handed_on, done.editors_emailed):
                 if reference in found:
                     found.remove(reference)
+            continue
         except BaseException:
             session.rollback()
             raise
+        if chosen is not None:
+            snap = _loaded(snap, chosen, submission_id)
     return done

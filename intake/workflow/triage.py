@@ -221,6 +221,12 @@ def assign(
     def change(now: datetime) -> None:
         submission.assignee, submission.desk = reporter, desk
         submission.assigned_at = now if reporter is not None else None
+        fresh = reporter is not None and reporter.email.lower() != actor.email.lower()
+        if fresh:
+            # The actor has seen it (acknowledged above); the new holder has not: their own
+            # clock, and the Acknowledge link in their notice.
+            submission.acknowledged_at, submission.acknowledged_by = None, ""
+            submission.tried, submission.escalation = [], ""
         session.add(_event(submission, actor, "reassigned", f"to {label}", now))
         why = f"Reassigned to you by {actor.email}"
         email = notify.reporter_notice(
@@ -230,6 +236,7 @@ def assign(
             topic_label=submission.topic.label if submission.topic else None,
             email_content=desk.email_content,
             why=why,
+            ack_for=reporter.id if fresh and reporter is not None else None,
         )
         queue(session, email, f"notice to {label}", now, actor=actor.email)
 

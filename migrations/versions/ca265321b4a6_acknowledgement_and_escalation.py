@@ -37,6 +37,11 @@ def upgrade():
         "UPDATE submissions SET assigned_at = created_at, "
         "acknowledged_at = COALESCE(first_action_at, created_at) WHERE assignee_id IS NOT NULL"
     )
+    # Whatever staff acted on was seen then (the digest counts the rest as waiting).
+    op.execute(
+        "UPDATE submissions SET acknowledged_at = first_action_at "
+        "WHERE acknowledged_at IS NULL AND first_action_at IS NOT NULL"
+    )
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.create_index('ix_submissions_unacknowledged', ['assigned_at'], unique=False, sqlite_where=sa.text('acknowledged_at IS NULL AND assignee_id IS NOT NULL'), postgresql_where=sa.text('acknowledged_at IS NULL AND assignee_id IS NOT NULL'))
 

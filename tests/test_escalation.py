@@ -244,14 +244,20 @@ def test_now_must_carry_a_time_zone(app: Flask) -> None:
     assert result.exit_code == 2 and "give the time zone" in result.output
 
 
+def add_editor() -> StaffUser:
+    """Add an editor's account (inside an app context); signing in is not needed here."""
+    editor = StaffUser(
+        email="editor@news.example.org", role="editor", password_hash="x", session_token="t"
+    )
+    db.session.add(editor)
+    db.session.commit()
+    return editor
+
+
 def test_any_staff_action_acknowledges(app: Flask) -> None:
     reference = send_tip(app)
     with app.app_context():
-        editor = StaffUser(
-            email="editor@news.example.org", role="editor", password_hash="x", session_token="t"
-        )
-        db.session.add(editor)
-        db.session.commit()
+        editor = add_editor()
         item = db.session.scalars(sa.select(Submission)).one()
         workflow.add_note(db.session, item, editor, "Calling the reader's town now.", None)
     assert escalate(app, 61) == ""
@@ -381,11 +387,7 @@ def test_an_escalated_sensitive_tip_keeps_its_text_out_of_every_email(app: Flask
 def test_an_item_reassigned_to_a_colleague_starts_their_own_clock(app: Flask) -> None:
     reference = send_tip(app)
     with app.app_context():
-        editor = StaffUser(
-            email="editor@news.example.org", role="editor", password_hash="x", session_token="t"
-        )
-        db.session.add(editor)
-        db.session.commit()
+        editor = add_editor()
         item = db.session.scalars(sa.select(Submission)).one()
         # Reassigned at the time the tip came in (the action's own time is the clock's).
         workflow.assign(db.session, item, editor, workflow.Target("reporter", "anna"), None)

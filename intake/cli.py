@@ -45,6 +45,7 @@ from intake.routecheck import RouteChecker
 if TYPE_CHECKING:
     # Imported where used: numpy and the model stay out of the web server's processes.
     from intake import similarity
+    from intake.workflow.escalate import Escalated
 
 log = logging.getLogger(__name__)
 intake_cli = AppGroup("intake", help="Run intake's own tasks.")
@@ -347,6 +348,14 @@ class Every:
         return True
 
 
+def _say_escalated(done: Escalated, err: bool) -> None:
+    """Print a line for each item a pass handed on or took to the editors."""
+    for reference in done.handed_on:
+        click.echo(f"escalated {reference} to the next reporter on shift", err=err)
+    for reference in done.editors_emailed:
+        click.echo(f"escalated {reference}: nobody left, editors emailed", err=err)
+
+
 def _escalate_safely(name: str) -> None:
     """Run an escalation pass and send the digests due; a fault is logged and stops
     neither the other nor delivery."""
@@ -363,10 +372,7 @@ def _escalate_safely(name: str) -> None:
         db.session.rollback()
         log.exception("worker %s: escalation failed; trying again in %d s", name, ESCALATE_SECONDS)
     else:
-        for reference in done.handed_on:
-            click.echo(f"escalated {reference} to the next reporter on shift", err=True)
-        for reference in done.editors_emailed:
-            click.echo(f"escalated {reference}: nobody left, editors emailed", err=True)
+        _say_escalated(done, err=True)
     try:
         hours = int(current_app.config["INTAKE_FIRST_ACTION_HOURS"])
         for desk in send_digests(db.session, overdue_hours=hours):
@@ -392,10 +398,7 @@ def escalate(once: bool, at: str | None) -> None:
         while not stopping.is_set():
             done = escalate_due(db.session, now)
             db.session.remove()
-            for reference in done.handed_on:
-                click.echo(f"escalated {reference} to the next reporter on shift")
-            for reference in done.editors_emailed:
-                click.echo(f"escalated {reference}: nobody left, editors emailed")
+            _say_escalated(done, err=False)
             if once:
                 break
             stopping.wait(ESCALATE_SECONDS)

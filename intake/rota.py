@@ -78,20 +78,14 @@ def _days(names: Sequence[str], every: Sequence[str]) -> str:
     """Say which weekdays: "every day", "Mon–Fri", "Sat, Sun", "Mon–Wed, Fri"."""
     if list(names) == list(every):
         return "every day"
-    indexes = sorted(DAYS.index(d) for d in names)
-    runs: list[list[int]] = []
-    for i in indexes:
-        if runs and i == runs[-1][-1] + 1:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
+    runs = _runs(sorted(DAYS.index(d) for d in names))
     return ", ".join(
-        DAYS[r[0]]
-        if len(r) == 1
-        else f"{DAYS[r[0]]}, {DAYS[r[-1]]}"
-        if len(r) == 2
-        else f"{DAYS[r[0]]}–{DAYS[r[-1]]}"
-        for r in runs
+        DAYS[first]
+        if first == last
+        else f"{DAYS[first]}, {DAYS[last]}"
+        if last == first + 1
+        else f"{DAYS[first]}–{DAYS[last]}"
+        for first, last in runs
     )
 
 
@@ -156,7 +150,7 @@ def gaps(
 
 
 def _runs(hours_missing: list[int]) -> list[tuple[int, int]]:
-    """Group sorted hours into runs of consecutive ones: [2, 3, 4, 9] -> (2, 4), (9, 9)."""
+    """Group sorted numbers into runs of consecutive ones: [2, 3, 4, 9] -> (2, 4), (9, 9)."""
     runs: list[tuple[int, int]] = []
     for hour in hours_missing:
         if runs and hour == runs[-1][1] + 1:

@@ -12,19 +12,11 @@ from wtforms.fields import SelectChoice
 from intake import workflow
 from intake.extensions import db
 from intake.language import NAMES
-from intake.models import CannedReply, Desk, StaffUser
+from intake.models import CannedReply, Desk
 from intake.staff import bp
 from intake.staff.auth import staff_only
-from intake.staff.context import user
+from intake.staff.context import signed_in_editor
 from intake.staff.forms import CannedActiveForm, CannedForm
-
-
-def _editor() -> StaffUser:
-    """Return the signed-in editor or admin; a reporter gets 404, as for any page not theirs."""
-    editor = user()
-    if not editor.sees_everything:
-        abort(404)
-    return editor
 
 
 def _desks() -> list[Desk]:
@@ -52,7 +44,7 @@ def _back(desk: Desk) -> ResponseReturnValue:
 @staff_only
 def canned_page() -> ResponseReturnValue:
     """List each desk's canned replies, active first, with the actions that apply."""
-    _editor()
+    signed_in_editor()
     desks = _desks()
     replies = db.session.scalars(
         sa.select(CannedReply).order_by(
@@ -82,7 +74,7 @@ def _render_form(
 @staff_only
 def canned_new() -> ResponseReturnValue:
     """Add a canned reply to a desk."""
-    editor = _editor()
+    editor = signed_in_editor()
     if request.method == "GET":
         return _render_form(CannedForm(formdata=None, desk=request.args.get("desk", "")), None)
     form = CannedForm()
@@ -107,7 +99,7 @@ def canned_new() -> ResponseReturnValue:
 @staff_only
 def canned_edit(canned_id: int) -> ResponseReturnValue:
     """Change a canned reply's title and texts (its desk stays)."""
-    editor = _editor()
+    editor = signed_in_editor()
     canned = _canned(canned_id)
     if request.method == "GET":
         values = {f"text_{lang}": text for lang, text in canned.texts.items()}
@@ -129,7 +121,7 @@ def canned_edit(canned_id: int) -> ResponseReturnValue:
 def _switch(
     canned_id: int, active: bool, done: Callable[[CannedReply], str]
 ) -> ResponseReturnValue:
-    editor = _editor()
+    editor = signed_in_editor()
     canned = _canned(canned_id)
     if not CannedActiveForm().validate():
         flash("The form expired: try again.")

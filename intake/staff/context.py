@@ -24,6 +24,14 @@ def user() -> StaffUser:
     return user
 
 
+def signed_in_editor() -> StaffUser:
+    """Return the signed-in editor or admin; a reporter gets 404, as for any page not theirs."""
+    found = user()
+    if not found.sees_everything:
+        abort(404)
+    return found
+
+
 def viewer() -> inbox.Viewer:
     return inbox.viewer(db.session, user())
 

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from intake import outbox, workflow
 from intake.extensions import db
-from intake.models import StaffUser, utcnow
+from intake.models import utcnow
 from intake.staff import bp
 from intake.staff.auth import staff_only
+from intake.staff.context import signed_in_editor
 from intake.staff.forms import OutboxActionForm
-
-
-def _editor() -> StaffUser:
-    """Return the signed-in editor or admin; a reporter gets 404, as for any page not theirs."""
-    user: StaffUser = current_user._get_current_object()
-    if not user.sees_everything:
-        abort(404)
-    return user
 
 
 @bp.context_processor
@@ -43,7 +36,7 @@ def outbox_banner() -> dict[str, Any]:
 @staff_only
 def outbox_page() -> ResponseReturnValue:
     """List the outbox's emails in one state, with the actions that apply."""
-    _editor()
+    signed_in_editor()
     asked = request.args.get("state", "")
     state = asked if asked in outbox.PAGE_STATES else "failed"
     problem = "" if asked in ("", state) else "Unknown state: showing the failed emails."
@@ -63,7 +56,7 @@ def outbox_page() -> ResponseReturnValue:
 
 
 def _act(email_id: int, action: Any, done: str) -> ResponseReturnValue:
-    user = _editor()
+    user = signed_in_editor()
     back = request.form.get("state", "")
     target = url_for("staff.outbox_page", state=back if back in outbox.PAGE_STATES else None)
     if not OutboxActionForm().validate():

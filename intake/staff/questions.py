@@ -24,7 +24,7 @@ from intake.models import (
 )
 from intake.staff import bp, inbox
 from intake.staff.auth import staff_only
-from intake.staff.context import find, user, viewer
+from intake.staff.context import find, signed_in_editor, user, viewer
 from intake.text import asking_sentence, whole_number
 from intake.workflow import questions as use
 from intake.workflow.triage import Conflict, NotAllowed, reply_channels
@@ -34,14 +34,6 @@ PUBLIC_LABELS = {
     "looking": "On /answers as \u201cWe\u2019re looking into it\u201d",
     "published": "On /answers with its answer",
 }
-
-
-def _editor() -> StaffUser:
-    """Return the signed-in editor or admin; a reporter gets 404, as for any page not theirs."""
-    editor = user()
-    if not editor.sees_everything:
-        abort(404)
-    return editor
 
 
 def _group(group_id: int) -> QuestionGroup:
@@ -73,7 +65,7 @@ def similarity_notice() -> str:
 @staff_only
 def questions_page() -> ResponseReturnValue:
     """List the groups of the same question, largest first, with their askers' languages."""
-    _editor()
+    signed_in_editor()
     size = sa.func.count(Question.submission_id)
     # An emptied group stays listed: it may still be on /answers, to be hidden from here.
     rows = db.session.execute(
@@ -137,7 +129,7 @@ def _render_group(
 @staff_only
 def question_group(group_id: int) -> ResponseReturnValue:
     """Show a group: its askers, the answer, where it is published."""
-    _editor()
+    signed_in_editor()
     return _render_group(_group(group_id))
 
 
@@ -147,7 +139,7 @@ def _texts(prefix: str) -> dict[str, str]:
 
 def _act(group_id: int, act: Callable[[QuestionGroup, StaffUser], str]) -> ResponseReturnValue:
     """Run an editor's action on a group; show the page again with the problem if refused."""
-    editor = _editor()
+    editor = signed_in_editor()
     group = _group(group_id)
     try:
         done = act(group, editor)

@@ -185,6 +185,7 @@ def escalate_due(session: DbSession, now: datetime | None = None) -> Escalated:
     snap = snapshot(session)
     ids = _waiting(session)
     slugs = {v: k for k, v in snap.reporter_ids.items()}
+    by_slug = {r.slug: r for r in snap.directory.reporters}
     desks = {v: snap.directory.desks[k] for k, v in snap.desk_ids.items()}
     fallback = snap.directory.desks[snap.directory.default_desk]
     for submission_id in ids:
@@ -198,7 +199,6 @@ def escalate_due(session: DbSession, now: datetime | None = None) -> Escalated:
             continue
         # A desk taken out of the directory: its items follow the newsroom's default desk.
         home = desks.get(item.desk_id or 0, fallback)
-        by_slug = {r.slug: r for r in snap.directory.reporters}
         holder = by_slug.get(slugs.get(item.assignee_id or 0, ""))
         why = why_due(holder, home, item, now)
         if not why:
@@ -221,4 +221,5 @@ def escalate_due(session: DbSession, now: datetime | None = None) -> Escalated:
             raise
         if chosen is not None:
             snap = _loaded(snap, chosen, submission_id)
+            by_slug = {r.slug: r for r in snap.directory.reporters}
     return done

@@ -50,9 +50,9 @@ NOT_ASKED = ("spam", "duplicate")
 _GROUPING_LOCK = 0x1A7A6E
 
 
-def question_text(submission: Submission) -> str:
+def question_text(body: str) -> str:
     """Return what a question is compared by: the reader's text, bounded."""
-    return submission.body.strip()[:TEXT_MAX]
+    return body.strip()[:TEXT_MAX]
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _candidates(
     if model.name == "semantic":
         query = query.where(Question.engine == model.name, Question.vector.is_not(None))
     return [
-        Candidate(row, reference, similarity.Question(body.strip()[:TEXT_MAX], row.language))
+        Candidate(row, reference, similarity.Question(question_text(body), row.language))
         for row, reference, body in session.execute(query)
     ]
 
@@ -185,11 +185,12 @@ def _decide(
     if submission.purged_at is not None or submission.status in NOT_ASKED:
         session.commit()
         return True
-    row.language = similarity.language_of(question_text(submission), submission.language or "")
+    text = question_text(submission.body)
+    row.language = similarity.language_of(text, submission.language or "")
     row.engine = model.name
     if model.name == "semantic" and vector is not None:
         row.vector = np.asarray(vector, dtype=np.float32).tobytes()
-    new = similarity.Question(question_text(submission), row.language)
+    new = similarity.Question(text, row.language)
     candidates = _candidates(session, model, submission_id, now)
     scored = list(zip(candidates, _verdicts(model, new, vector, candidates), strict=True))
     # Compared again (staff reopened it, or a crash before the commit): the new scores stand.
@@ -329,7 +330,7 @@ class Grouper:
             session.rollback()
             # The vectors are computed outside any transaction: no lock waits on the model.
             # Those a pass has no time to use are kept for the next one.
-            questions = [similarity.Question(texts[i].strip()[:TEXT_MAX], "") for i in missing]
+            questions = [similarity.Question(question_text(texts[i]), "") for i in missing]
             vectors.update(zip(missing, model.vectors(questions), strict=True))
         done = 0
         started = time.monotonic()

@@ -73,6 +73,10 @@ class Config:
     INTAKE_SIMILARITY = os.environ.get("INTAKE_SIMILARITY") or "semantic"
     # How often an open inbox asks how many items arrived since it was opened.
     INTAKE_INBOX_POLL_SECONDS = env_int("INTAKE_INBOX_POLL_SECONDS", 30)
+    # Webhooks and chat alerts: endpoints on private or loopback addresses are refused
+    # (request forgery) unless this is set; seconds to wait on an endpoint's answer.
+    INTAKE_WEBHOOK_ALLOW_PRIVATE = env_bool("INTAKE_WEBHOOK_ALLOW_PRIVATE", False)
+    INTAKE_WEBHOOK_TIMEOUT = env_int("INTAKE_WEBHOOK_TIMEOUT", 10)
     # Bearer token for GET /metrics (Prometheus); empty: /metrics answers 404.
     INTAKE_METRICS_TOKEN = os.environ.get("INTAKE_METRICS_TOKEN") or ""
 
@@ -101,6 +105,8 @@ class Config:
     INTAKE_LOGIN_LIMIT_ACCOUNT = os.environ.get("INTAKE_LOGIN_LIMIT_ACCOUNT") or "10 per hour"
     INTAKE_LOGIN_LIMIT_CLIENT = os.environ.get("INTAKE_LOGIN_LIMIT_CLIENT") or "30 per hour"
     INTAKE_REPLY_LIMIT = os.environ.get("INTAKE_REPLY_LIMIT") or "30 per hour"
+    # Requests a personal API token may make (each token counts on its own).
+    INTAKE_API_LIMIT = os.environ.get("INTAKE_API_LIMIT") or "1200 per hour;120 per minute"
     # "I want to know too" on /answers: clicks a client may make (each group counts once a day).
     INTAKE_WANT_LIMIT = os.environ.get("INTAKE_WANT_LIMIT") or "30 per hour"
     # How many reverse proxies stand in front (their X-Forwarded-For is then trusted).
@@ -137,6 +143,8 @@ class DevelopmentConfig(Config):
     """Settings for `make run` on one machine."""
 
     ENV_NAME = "development"
+    # A local webhook receiver is what development tries things with.
+    INTAKE_WEBHOOK_ALLOW_PRIVATE = env_bool("INTAKE_WEBHOOK_ALLOW_PRIVATE", True)
 
 
 class ProductionConfig(Config):
@@ -159,6 +167,8 @@ class TestingConfig(Config):
     # Tests of the worker's email count on what they queued; escalation and digests (which
     # follow the wall clock) are tested on their own.
     INTAKE_WORKER_ROTA = False
+    # Test receivers listen on 127.0.0.1.
+    INTAKE_WEBHOOK_ALLOW_PRIVATE = True
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, Response, g, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
-from intake import cli, logs, security
+from intake import announce, cli, logs, security
 from intake.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 from intake.i18n import NATIVE_NAMES, select_locale
 from intake.models import Newsroom, Submission
@@ -84,6 +85,7 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
 
     _register_request_log(app)  # first, so its timer starts before CSRF checks run
     db.init_app(app)
+    announce.install(db.session)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)
@@ -104,6 +106,7 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     if not sa.event.contains(Submission.__table__, "after_create", _install_search):
         sa.event.listen(Submission.__table__, "after_create", _install_search)
 
+    from intake.api import bp as api_bp
     from intake.health import bp as health_bp
     from intake.public import bp as public_bp
     from intake.staff import bp as staff_bp
@@ -111,6 +114,7 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp)
     _register_error_pages(app)
     app.context_processor(
         lambda: {
@@ -219,7 +223,12 @@ def _register_error_pages(app: Flask) -> None:
     """Answer every HTTP error with a plain page that says what to do."""
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> ResponseReturnValue:
+        if request.path.startswith("/api/"):
+            # No route matched, so the API's own handler did not run: same answer as it.
+            from intake.api import as_problem
+
+            return as_problem(error)
         code = error.code or 500
         title, message = ERROR_PAGES.get(code, (error.name, error.description or ""))
         page = render_template("errors/error.html", title=title, message=message, back=True)

@@ -36,6 +36,7 @@ from intake.directory import (
     snapshot,
 )
 from intake.extensions import db, mail
+from intake.hookdelivery import deliver_hooks
 from intake.language import detect as detect_language
 from intake.mailin import imap
 from intake.mailin.parse import Unreadable
@@ -70,6 +71,8 @@ def load_newsroom(path: str | None) -> None:
         sys.exit(1)
     click.echo(f"Loaded {newsroom.name!r} from {path}")
     click.echo(report.summary())
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     # The rota's gaps: worth knowing before they bite; the file is loaded all the same.
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     for desk in rota.rota(routing_directory(newsroom), today, ROTA_WARNING_DAYS):
@@ -138,6 +141,8 @@ def export(fmt: str, exact: bool, spreadsheet_safe: bool) -> None:
 
 def register(app: Flask) -> None:
     """Attach the command group to an app."""
+    from intake import cli_tools  # noqa: F401 - adds its commands to the group
+
     app.cli.add_command(intake_cli)
 
 
@@ -260,7 +265,7 @@ DATABASE_RETRY_SECONDS = 5
     help="Also compare new questions (off: run `intake group` as a process of its own).",
 )
 def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
-    """Deliver the outbox's due emails over SMTP, with retries and backoff; group questions."""
+    """Deliver the outbox's due emails, webhooks and chat alerts, with retries; group questions."""
     app = current_app
     if not app.config.get("MAIL_SERVER"):
         click.echo(
@@ -290,6 +295,13 @@ def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
                     report = deliver_due(
                         db.session, mail, name, batch, lease=lease, courier=courier
                     )
+                    posted = deliver_hooks(
+                        db.session,
+                        name,
+                        allow_private=bool(app.config["INTAKE_WEBHOOK_ALLOW_PRIVATE"]),
+                        timeout=float(app.config["INTAKE_WEBHOOK_TIMEOUT"]),
+                        lease=lease,
+                    )
                     grouped = grouper.run_safely(db.session) if grouping else 0
                     if app.config["INTAKE_WORKER_ROTA"] and escalation.due():
                         _escalate_safely(name)
@@ -313,7 +325,13 @@ def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
                         f"sent {report.sent}, to retry {report.retried}, failed {report.failed}",
                         err=True,
                     )
-                if report.claimed or grouped:
+                if posted.claimed:
+                    click.echo(
+                        f"webhooks and chat: sent {posted.sent}, to retry {posted.retried}, "
+                        f"failed {posted.failed}",
+                        err=True,
+                    )
+                if report.claimed or grouped or posted.claimed:
                     continue
                 courier.close()
                 if once:

@@ -30,6 +30,14 @@ def to_whom(purpose: str) -> str:
 
 
 ROLES = ("admin", "editor", "reporter")
+HOOK_KINDS = ("webhook", "chat")
+HOOK_EVENTS = (
+    "submission.created",
+    "submission.routed",
+    "submission.status_changed",
+    "submission.reassigned",
+    "submission.reader_replied",
+)
 # What erased reader data reads as: purge, and an address forgotten once its email is sent.
 ERASED = "(erased)"
 
@@ -124,6 +132,8 @@ class Desk(Base):
     editors: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="UTC")
     digest_hour: so.Mapped[int] = so.mapped_column(default=8)
+    # A Slack-compatible incoming webhook told of each new item (never its text); "" none.
+    chat_webhook: so.Mapped[str] = so.mapped_column(sa.String(2000), default="")
     active: so.Mapped[bool] = so.mapped_column(default=True)
     position: so.Mapped[int] = so.mapped_column(default=0)
 
@@ -161,6 +171,12 @@ class Reporter(Base):
     languages: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
     shift: so.Mapped[str] = so.mapped_column(sa.String(11))
+    # OpenPGP: the directory's path to the public key, the key as loaded (armored), and
+    # why it cannot be used ("" when it can): notices fall back to link-only then.
+    pgp_key: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    pgp_cert: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    pgp_fingerprint: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    pgp_problem: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
     active: so.Mapped[bool] = so.mapped_column(default=True)
     position: so.Mapped[int] = so.mapped_column(default=0)
 
@@ -595,3 +611,82 @@ class DigestSent(Base):
     # The day in the desk's time zone.
     day: so.Mapped[date] = so.mapped_column(primary_key=True)
     sent_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiToken(Base):
+    """A personal API token: only its hash is kept; it acts as its owner."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (sa.UniqueConstraint("user_id", "name", name="uq_api_tokens_user_name"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("staff_users.id"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    # SHA-256 of the whole token: it is 256 random bits, so a plain hash cannot be guessed
+    # back and lets a request be looked up by its token in one indexed read.
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    # The token's first characters, so that its owner can tell tokens apart.
+    hint: so.Mapped[str] = so.mapped_column(sa.String(16))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    user: so.Mapped[StaffUser] = so.relationship()
+
+
+class WebhookEndpoint(Base):
+    """An address told of submission events, signed with its own secret."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    url: so.Mapped[str] = so.mapped_column(sa.String(2000))
+    # Kept as given (whsec_...): signing needs the secret itself, not a hash of it.
+    secret: so.Mapped[str] = so.mapped_column(sa.String(100))
+    events: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    # Whether payloads may carry the reader's text and contact details (where the email
+    # rules would allow them).
+    with_text: so.Mapped[bool] = so.mapped_column(default=False)
+    created_by: so.Mapped[str] = so.mapped_column(sa.String(254), default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    removed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+
+class OutboxHook(Base):
+    """A webhook or chat alert to POST: written with its cause, delivered by the worker."""
+
+    __tablename__ = "outbox_hooks"
+    __table_args__ = (
+        sa.CheckConstraint(f"state IN {OUTBOX_STATES}", name="state"),
+        sa.CheckConstraint(f"kind IN {HOOK_KINDS}", name="kind"),
+        sa.Index("ix_outbox_hooks_due", "state", "next_attempt_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8))
+    endpoint_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("webhook_endpoints.id"), index=True
+    )
+    desk_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("desks.id"))
+    submission_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("submissions.id"), index=True
+    )
+    url: so.Mapped[str] = so.mapped_column(sa.String(2000))
+    event: so.Mapped[str] = so.mapped_column(sa.String(40))
+    # The webhook-id: the same on every try, so a receiver can drop a repeat.
+    message_id: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    payload: so.Mapped[str] = so.mapped_column(sa.Text)
+    carries_text: so.Mapped[bool] = so.mapped_column(default=False)
+    state: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    claimed_by: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    lease_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    last_status: so.Mapped[int | None] = so.mapped_column()
+    last_error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    failed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    cancelled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    endpoint: so.Mapped[WebhookEndpoint | None] = so.relationship()
+    submission: so.Mapped[Submission | None] = so.relationship()

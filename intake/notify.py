@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from flask import current_app
 
-from intake import acks, thread_ids
+from intake import acks, encrypted, thread_ids
 from intake.delivery import seal
 from intake.extensions import keyed_digest
 from intake.language import name as language_name
@@ -95,6 +95,11 @@ def reporter_notice(
     `ack_for`: the id of the reporter it is assigned to, whose notice carries the
     Acknowledge link for this assignment.
     """
+    key = encrypted.key_state(submission, to)
+    if key.mode != "plain":
+        # The clear copy is link-only: the key's notice carries the text encrypted, and a
+        # key that cannot be used means never the text in clear.
+        email_content = "link"
     with_text = carries_text(submission, email_content)
     reason = why or submission.reason
     ack_link = None
@@ -103,32 +108,56 @@ def reporter_notice(
             str(current_app.secret_key or ""), submission.id, ack_for, submission.assigned_at
         )
         ack_link = f"{newsroom.public_url}/staff/ack/{value}"
-    body = render(
-        "email/reporter_notice.txt",
-        ack_link=ack_link,
-        submission=submission,
-        topic_label=topic_label,
-        # An email that may not carry the text carries no word of it, the reason included.
-        why=reason if with_text else without_words(reason),
-        with_text=with_text,
-        link=staff_link(newsroom, submission),
-        language=language_name(submission.language or "und"),
-        **story_link(submission.article, newsroom.public_url),
-    )
-    return _sealed(
-        OutboxEmail(
+
+    def body(text: bool) -> str:
+        return render(
+            "email/reporter_notice.txt",
+            ack_link=ack_link,
             submission=submission,
-            purpose="reporter_notice",
-            message_id=_message_id(newsroom.sender, submission),
-            sender=newsroom.sender,
-            recipient=to,
-            # Never the reader: a reply from the reporter's mail client comes back to intake
-            # and becomes an internal note, not an email to the reader.
-            reply_to=newsroom.sender,
-            subject=notice_subject(submission, topic_label, with_text),
-            body=body,
+            topic_label=topic_label,
+            # An email that may not carry the text carries no word of it, the reason included.
+            why=reason if text else without_words(reason),
+            with_text=text,
+            link=staff_link(newsroom, submission),
+            language=language_name(submission.language or "und"),
+            **story_link(submission.article, newsroom.public_url),
         )
+
+    row = OutboxEmail(
+        submission=submission,
+        purpose="reporter_notice",
+        message_id=_message_id(newsroom.sender, submission),
+        sender=newsroom.sender,
+        recipient=to,
+        # Never the reader: a reply from the reporter's mail client comes back to intake
+        # and becomes an internal note, not an email to the reader.
+        reply_to=newsroom.sender,
+        subject=notice_subject(submission, topic_label, with_text),
+        body=body(with_text),
     )
+    if key.mode == "encrypt":
+        # Only the key's holder can read it: the whole text, sensitive or not.
+        return _encrypted(
+            row, submission, key, notice_subject(submission, topic_label, True), body(True)
+        )
+    return _sealed(row)
+
+
+def _encrypted(
+    row: OutboxEmail,
+    submission: Submission,
+    key: encrypted.KeyState,
+    subject: str,
+    body: str,
+    with_files: bool = True,
+) -> OutboxEmail:
+    """Encrypt a notice to the reporter's key; if that fails, the link-only notice goes."""
+    try:
+        encrypted.seal_encrypted(row, submission, key, subject, body, with_files)
+    except (ValueError, OSError) as exc:
+        log.warning("a notice could not be encrypted (%s); sent link-only", type(exc).__name__)
+        return _sealed(row)
+    return row
 
 
 def _sealed(row: OutboxEmail) -> OutboxEmail:
@@ -162,27 +191,33 @@ def reader_replied(
     files: int,
 ) -> OutboxEmail:
     """Tell whoever holds a submission that its reader wrote again (text only if allowed)."""
-    with_text = carries_text(submission, email_content)
+    key = encrypted.key_state(submission, to)
+    with_text = key.mode == "plain" and carries_text(submission, email_content)
     tag = KIND_TAGS[submission.kind]
-    return _sealed(
-        OutboxEmail(
+
+    def body(text_shown: bool) -> str:
+        return render(
+            "email/reader_replied.txt",
             submission=submission,
-            purpose="reader_replied",
-            message_id=_message_id(newsroom.sender, submission),
-            sender=newsroom.sender,
-            recipient=to,
-            reply_to=newsroom.sender,
-            subject=clean_line(f"[{tag}] The reader wrote again ({submission.reference})"),
-            body=render(
-                "email/reader_replied.txt",
-                submission=submission,
-                with_text=with_text,
-                text=text,
-                files=files,
-                link=staff_link(newsroom, submission),
-            ),
+            with_text=text_shown,
+            text=text,
+            files=files,
+            link=staff_link(newsroom, submission),
         )
+
+    row = OutboxEmail(
+        submission=submission,
+        purpose="reader_replied",
+        message_id=_message_id(newsroom.sender, submission),
+        sender=newsroom.sender,
+        recipient=to,
+        reply_to=newsroom.sender,
+        subject=clean_line(f"[{tag}] The reader wrote again ({submission.reference})"),
+        body=body(with_text),
     )
+    if key.mode == "encrypt":
+        return _encrypted(row, submission, key, row.subject, body(True), with_files=False)
+    return _sealed(row)
 
 
 def ack_allowed(session: DbSession, address: str, now: datetime) -> bool:

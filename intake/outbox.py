@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -23,6 +24,7 @@ from intake.models import (
     STATUSES,
     DbSession,
     OutboxEmail,
+    OutboxHook,
     Submission,
 )
 
@@ -138,3 +140,48 @@ def shown_recipient(email: OutboxEmail) -> str:
     if email.purpose in READER_PURPOSES and not (submission and submission.consent_contact):
         return "the reader (address not shown: no consent to be contacted)"
     return email.recipient
+
+
+# --- Webhooks and chat alerts: the same states, their own table ----------------------------
+
+
+def _hook_where(state: str, now: datetime) -> sa.ColumnElement[bool]:
+    if state == "due":
+        return sa.and_(OutboxHook.state == "pending", OutboxHook.attempts == 0)
+    if state == "retrying":
+        return sa.and_(OutboxHook.state == "pending", OutboxHook.attempts > 0)
+    if state == "failed":
+        return OutboxHook.state == "failed"
+    return sa.and_(OutboxHook.state == "sent", OutboxHook.sent_at > now - RECENT)
+
+
+def hook_counts(session: DbSession, now: datetime) -> dict[str, int]:
+    """Count the webhooks and chat alerts in each of the page's states."""
+    return {
+        state: int(session.scalar(sa.select(sa.func.count()).where(_hook_where(state, now))) or 0)
+        for state in PAGE_STATES
+    }
+
+
+def hook_listing(session: DbSession, state: str, now: datetime) -> list[OutboxHook]:
+    """Return the webhooks and chat alerts in one of the page's states."""
+    order = {
+        "due": (OutboxHook.next_attempt_at, OutboxHook.id),
+        "retrying": (OutboxHook.next_attempt_at, OutboxHook.id),
+        "failed": (OutboxHook.failed_at.desc(), OutboxHook.id.desc()),
+        "sent": (OutboxHook.sent_at.desc(), OutboxHook.id.desc()),
+    }[state]
+    return list(
+        session.scalars(
+            sa.select(OutboxHook)
+            .where(_hook_where(state, now))
+            .options(so.joinedload(OutboxHook.submission))
+            .order_by(*order)
+            .limit(PAGE_SIZE)
+        )
+    )
+
+
+def hook_host(hook: OutboxHook) -> str:
+    """Name where a webhook goes by its host alone: a chat URL's path is its secret."""
+    return urlsplit(hook.url).hostname or "(no host)"

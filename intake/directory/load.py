@@ -55,7 +55,7 @@ def replace_file(session: DbSession, text: str, path: str | Path, *, actor: str)
 
     DirectoryError if the text is not valid; NotSaved if the file cannot be written.
     """
-    newsroom = parse_newsroom(text)
+    newsroom = parse_newsroom(text, Path(path).resolve().parent)
     # A deployment may link the setting to a file kept elsewhere: replace that file, not
     # the link.
     target = Path(path).resolve()

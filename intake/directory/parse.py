@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
-from intake import routing
+from intake import routing, webhooks
 from intake.models import EMAIL_CONTENT
 from intake.routing import DeskInfo, ReporterInfo, TopicInfo, parse_shift
 
@@ -52,6 +52,12 @@ class NewsroomFile:
     reporters: tuple[ReporterInfo, ...]
     # Topic labels in other languages for the public form: slug -> {"ru": ..., "uk": ...}.
     topic_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # A desk's chat webhook (slug -> URL) and a reporter's OpenPGP key (slug -> path, relative
+    # to the file's folder): not routing's business, so not in its records.
+    chat_webhooks: Mapping[str, str] = field(default_factory=dict)
+    pgp_keys: Mapping[str, str] = field(default_factory=dict)
+    # The folder of the file, which key paths are relative to (None: the working folder).
+    folder: Path | None = None
 
 
 # Each section's keys: name -> (required, type, check). A check returns a problem or None.
@@ -118,6 +124,16 @@ def _check_text(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _check_webhook(value: str) -> str | None:
+    return webhooks.check_url(value) or None
+
+
+def _check_key_path(value: str) -> str | None:
+    if not value.strip() or "\x00" in value or len(value) > 500:
+        return "must be the path of an armored OpenPGP public key (at most 500 characters)"
+    return None
+
+
 SCHEMA: dict[str, dict[str, tuple[bool, type, Check | None]]] = {
     "newsroom": {
         "name": (True, str, _check_text),
@@ -134,6 +150,7 @@ SCHEMA: dict[str, dict[str, tuple[bool, type, Check | None]]] = {
         "editors": (False, list, None),
         "timezone": (False, str, _check_timezone),
         "digest_hour": (False, int, _check_hour),
+        "chat_webhook": (False, str, _check_webhook),
     },
     "topics": {
         "slug": (True, str, _check_slug),
@@ -150,6 +167,7 @@ SCHEMA: dict[str, dict[str, tuple[bool, type, Check | None]]] = {
         "languages": (True, list, _check_languages),
         "timezone": (True, str, _check_timezone),
         "shift": (True, str, _check_shift),
+        "pgp_key": (False, str, _check_key_path),
     },
 }
 
@@ -206,8 +224,11 @@ def _unique(items: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def parse_newsroom(text: str) -> NewsroomFile:
-    """Parse and validate a directory file's text; raise DirectoryError naming every problem."""
+def parse_newsroom(text: str, folder: Path | None = None) -> NewsroomFile:
+    """Parse and validate a directory file's text; raise DirectoryError naming every problem.
+
+    `folder` is where the file lives: reporters' key paths are relative to it.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -327,6 +348,11 @@ def parse_newsroom(text: str) -> NewsroomFile:
             )
             for t in sections["reporters"]
         ),
+        chat_webhooks={
+            t["slug"]: t["chat_webhook"] for t in sections["desks"] if "chat_webhook" in t
+        },
+        pgp_keys={t["slug"]: t["pgp_key"].strip() for t in sections["reporters"] if "pgp_key" in t},
+        folder=folder,
     )
 
 
@@ -336,7 +362,7 @@ def read_newsroom(path: str | Path) -> NewsroomFile:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DirectoryError([f"cannot read {str(path)!r}: {exc}"]) from None
-    return parse_newsroom(text)
+    return parse_newsroom(text, Path(path).resolve().parent)
 
 
 def routing_directory(newsroom: NewsroomFile) -> routing.Directory:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from intake import routing
+from intake import pgp, routing
 from intake.directory.parse import NewsroomFile
 from intake.models import (
     OPEN_STATUSES,
@@ -31,6 +33,8 @@ class SyncReport:
     created: dict[str, int] = field(default_factory=dict)
     changed: dict[str, int] = field(default_factory=dict)
     deactivated: dict[str, int] = field(default_factory=dict)
+    # What loads all the same but an admin should know (a key that cannot be used).
+    warnings: list[str] = field(default_factory=list)
 
     def count(self, bucket: dict[str, int], kind: str) -> None:
         """Add one to a kind's count in a bucket."""
@@ -47,6 +51,8 @@ class SyncReport:
             )
         return sep.join(lines)
 
+
+log = logging.getLogger(__name__)
 
 _Row = TypeVar("_Row", Desk, Topic, Reporter)
 
@@ -113,6 +119,7 @@ def file_entries(newsroom: NewsroomFile) -> dict[str, list[tuple[str, dict[str, 
                     "editors": list(d.editors),
                     "timezone": d.timezone,
                     "digest_hour": d.digest_hour,
+                    "chat_webhook": newsroom.chat_webhooks.get(d.slug, ""),
                 },
             )
             for d in newsroom.desks
@@ -140,6 +147,7 @@ def file_entries(newsroom: NewsroomFile) -> dict[str, list[tuple[str, dict[str, 
                     "shift": r.shift,
                     "desks": list(r.desks),
                     "topics": list(r.topics),
+                    "pgp_key": newsroom.pgp_keys.get(r.slug, ""),
                 },
             )
             for r in newsroom.reporters
@@ -173,6 +181,7 @@ def sync_newsroom(session: DbSession, newsroom: NewsroomFile) -> SyncReport:
     rows["desks"] = dict(_upsert(session, Desk, "desks", resolved("desks"), report))
     rows["topics"] = dict(_upsert(session, Topic, "topics", resolved("topics"), report))
     rows["reporters"] = dict(_upsert(session, Reporter, "reporters", resolved("reporters"), report))
+    _load_keys(newsroom, rows["reporters"], report)
     settings = session.get(Newsroom, 1) or Newsroom(id=1)
     _assign(
         settings,
@@ -187,6 +196,34 @@ def sync_newsroom(session: DbSession, newsroom: NewsroomFile) -> SyncReport:
     settings.updated_at = utcnow()
     session.add(settings)
     return report
+
+
+def _load_keys(
+    newsroom: NewsroomFile, reporters: Mapping[str, Reporter], report: SyncReport
+) -> None:
+    """Read each reporter's OpenPGP key; one that cannot be used loads, with a warning."""
+    now = utcnow()
+    for slug, reporter in reporters.items():
+        path = newsroom.pgp_keys.get(slug, "")
+        if not path:
+            _assign(reporter, {"pgp_cert": "", "pgp_fingerprint": "", "pgp_problem": ""})
+            continue
+        found = pgp.read_key((newsroom.folder or Path.cwd()) / path, now)
+        _assign(
+            reporter,
+            {
+                "pgp_cert": found.armored if found.usable else "",
+                "pgp_fingerprint": found.fingerprint,
+                "pgp_problem": found.problem,
+            },
+        )
+        if not found.usable:
+            warning = (
+                f"reporter {slug!r}: pgp_key {path}: {found.problem}; "
+                "their notices fall back to link-only"
+            )
+            report.warnings.append(warning)
+            log.warning("directory: %s", warning)
 
 
 @dataclass(frozen=True)

@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from intake.staff import acknowledge, admin, auth, canned, outbox, questions, queue, routes  # noqa: E402, F401 - registers the views on bp
+from intake.staff import (  # noqa: E402, F401 - registers the views on bp
+    acknowledge,
+    admin,
+    apitokens,
+    auth,
+    canned,
+    outbox,
+    questions,
+    queue,
+    routes,
+)

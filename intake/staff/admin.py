@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from intake import accounts, directory, rota, workflow
 from intake.extensions import db, keyed_digest, limiter
-from intake.models import ROLES, AuditEvent, Newsroom, StaffUser, utcnow
+from intake.models import ROLES, AuditEvent, Newsroom, Reporter, StaffUser, utcnow
 from intake.staff import bp
 from intake.staff.auth import staff_only
 
@@ -228,6 +228,11 @@ def admin_newsroom() -> ResponseReturnValue:
         "staff/admin/newsroom.html",
         loaded=loaded,
         unlinked=accounts.unlinked_reporters(db.session),
+        bad_keys=db.session.scalars(
+            sa.select(Reporter)
+            .where(Reporter.active.is_(True), Reporter.pgp_problem != "")
+            .order_by(Reporter.position)
+        ).all(),
         newsroom_file=_newsroom_file(),
         upload_kb=UPLOAD_MAX // 1024,
     )
@@ -334,6 +339,8 @@ def admin_newsroom_apply() -> ResponseReturnValue:
         flash(str(exc))
     else:
         flash(f"Applied and saved to {path}. {report.summary('; ')}.")
+        for warning in report.warnings:
+            flash(f"Warning: {warning}.")
         gaps = sum(
             len(d.gaps) for d in rota.rota(directory.snapshot(db.session).directory, utcnow(), 7)
         )

@@ -94,7 +94,8 @@ def _open_items() -> dict[int, int]:
     }
 
 
-def _works_now(reporter: Reporter, now: datetime) -> bool:
+def works_now(reporter: Reporter, now: datetime) -> bool:
+    """Say whether a reporter of the tables is on shift now."""
     # Routing's own rule, so the list and the router never disagree about a shift.
     info = ReporterInfo(
         slug=reporter.slug,
@@ -127,7 +128,7 @@ def assign_choices(view: inbox.Viewer, submission: Submission, now: datetime) ->
         .options(so.selectinload(Reporter.desks))
     ).all()
     load = _open_items()
-    shift = {r.id: _works_now(r, now) for r in reporters}
+    shift = {r.id: works_now(r, now) for r in reporters}
     listed: set[int] = set()
     options: list[SelectChoice] = []
     for desk in desks:

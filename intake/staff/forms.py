@@ -94,3 +94,15 @@ class CodeForm(FlaskForm):
     code = StringField(
         "Code from your authenticator app", validators=[InputRequired(), Length(max=12)]
     )
+
+
+class TokenForm(FlaskForm):
+    """Make a personal API token."""
+
+    name = StringField("Name (what the token is for)", validators=[Length(max=64)])
+
+
+class RevokeTokenForm(FlaskForm):
+    """Revoke one of one's own API tokens."""
+
+    name = HiddenField(validators=[InputRequired(), Length(max=64)])

@@ -16,6 +16,7 @@ from intake.models import (
     DbSession,
     Event,
     OutboxEmail,
+    OutboxHook,
     Question,
     Submission,
     utcnow,
@@ -104,6 +105,22 @@ def _erase_emails(session: DbSession, where: sa.ColumnElement[bool], now: dateti
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _erase_hooks(session: DbSession, ids: list[int], now: datetime) -> None:
+    """Blank the webhook and chat payloads about these submissions; cancel unsent ones."""
+    pending = OutboxHook.state == "pending"
+    session.execute(
+        sa.update(OutboxHook)
+        .where(OutboxHook.submission_id.in_(ids))
+        .values(
+            payload=ERASED,
+            state=sa.case((pending, "cancelled"), else_=OutboxHook.state),
+            cancelled_at=sa.case((pending, now), else_=OutboxHook.cancelled_at),
+            lease_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _run(
     session: DbSession,
     submissions: list[Submission],
@@ -122,6 +139,8 @@ def _run(
         if extra_emails is not None:
             where = sa.or_(where, extra_emails)
         report.emails = _erase_emails(session, where, now) if ids or extra_emails is not None else 0
+        if ids:
+            _erase_hooks(session, ids, now)
         session.commit()
     except BaseException:
         session.rollback()

@@ -1,0 +1,197 @@
+"""Deliver the outbox's webhooks and chat alerts: claim, POST, record, retry over a day."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from intake import webhooks
+from intake.models import DbSession, OutboxHook, utcnow
+from intake.text import clean_line
+
+log = logging.getLogger(__name__)
+
+# Waits after each failed try: the first retry within a minute, the last about a day after
+# the first try (23 h 42 min in all), as Standard Webhooks senders do.
+SCHEDULE = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+    timedelta(hours=2),
+    timedelta(hours=4),
+    timedelta(hours=8),
+    timedelta(hours=8),
+)
+MAX_ATTEMPTS = len(SCHEDULE) + 1
+LEASE = timedelta(minutes=2)
+# A pass starts no new POST after this long, so that email is never held up for long by a
+# slow endpoint; what is left stays due for the next pass.
+PASS_SECONDS = 15.0
+
+
+@dataclass
+class HookReport:
+    """What one pass did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def claim(
+    session: DbSession, worker: str, batch: int, now: datetime, lease: timedelta = LEASE
+) -> list[OutboxHook]:
+    """Lease up to `batch` due rows to this worker and commit the lease."""
+    token = f"{worker}/{uuid.uuid4().hex[:8]}"
+    free = sa.or_(OutboxHook.lease_until.is_(None), OutboxHook.lease_until < now)
+    due = sa.select(OutboxHook.id).where(
+        OutboxHook.state == "pending", OutboxHook.next_attempt_at <= now, free
+    )
+    if session.scalar(due.limit(1)) is None:  # look before taking a write lock
+        session.rollback()
+        return []
+    due = (
+        due.order_by(OutboxHook.next_attempt_at, OutboxHook.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        sa.update(OutboxHook)
+        .where(OutboxHook.id.in_(due.scalar_subquery()), free)
+        .values(claimed_by=token, lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return list(
+        session.scalars(
+            sa.select(OutboxHook).where(OutboxHook.claimed_by == token).order_by(OutboxHook.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a try needs of a claimed row, read once: no transaction stays open while POSTing."""
+
+    id: int
+    kind: str
+    event: str
+    url: str
+    payload: bytes
+    message_id: str
+    secret: str | None  # the endpoint's; None for a chat alert or a removed endpoint
+    attempts: int
+    token: str
+
+    @classmethod
+    def of(cls, row: OutboxHook) -> Claimed:
+        """Copy what is needed out of a row."""
+        endpoint = row.endpoint
+        live = endpoint is not None and endpoint.removed_at is None
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            event=row.event,
+            url=row.url,
+            payload=row.payload.encode("utf-8"),
+            message_id=row.message_id,
+            secret=endpoint.secret if live and endpoint is not None else None,
+            attempts=row.attempts,
+            token=row.claimed_by,
+        )
+
+
+def _send(item: Claimed, now: datetime, allow_private: bool, timeout: float) -> webhooks.Outcome:
+    """POST one item: a webhook signed with its endpoint's secret, a chat alert as it is."""
+    if item.kind == "chat":
+        headers = {"content-type": "application/json"}
+    elif item.secret is None:
+        return webhooks.Outcome(False, None, "the endpoint was removed", False)
+    else:
+        headers = webhooks.sign(item.secret, item.message_id, now, item.payload)
+    return webhooks.post(
+        item.url, item.payload, headers, allow_private=allow_private, timeout=timeout
+    )
+
+
+def _record(session: DbSession, item: Claimed, outcome: webhooks.Outcome, now: datetime) -> str:
+    """Write one try's outcome, only if this worker still holds the row; say its fate."""
+    values: dict[str, object] = {
+        "attempts": OutboxHook.attempts + 1,
+        "last_status": outcome.status,
+        "claimed_by": "",
+        "lease_until": None,
+    }
+    if outcome.ok:
+        fate = "sent"
+        values.update(state="sent", sent_at=now, last_error="")
+    else:
+        values["last_error"] = clean_line(outcome.error)[:500]
+        if outcome.retry and item.attempts + 1 < MAX_ATTEMPTS:
+            fate = "retry"
+            values["next_attempt_at"] = now + SCHEDULE[item.attempts]
+        else:
+            fate = "failed"
+            values.update(state="failed", failed_at=now)
+    session.execute(
+        sa.update(OutboxHook)
+        .where(OutboxHook.id == item.id, OutboxHook.claimed_by == item.token)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return fate
+
+
+def deliver_hooks(
+    session: DbSession,
+    worker: str,
+    *,
+    allow_private: bool,
+    timeout: float,
+    batch: int = 20,
+    now: datetime | None = None,
+    lease: timedelta = LEASE,
+) -> HookReport:
+    """Claim due webhooks and chat alerts, POST each, and record every outcome."""
+    started = time.monotonic()
+    items = [Claimed.of(row) for row in claim(session, worker, batch, now or utcnow(), lease)]
+    session.rollback()  # the claim is committed; hold no transaction while POSTing
+    report = HookReport(claimed=len(items))
+    for index, item in enumerate(items):
+        if index and time.monotonic() - started > PASS_SECONDS:
+            _release(session, items[index:])
+            break
+        outcome = _send(item, now or utcnow(), allow_private, timeout)
+        fate = _record(session, item, outcome, now or utcnow())
+        if fate == "sent":
+            report.sent += 1
+            continue
+        log.warning("%s %s (#%d): %s (%s)", item.kind, item.event, item.id, outcome.error, fate)
+        if fate == "failed":
+            report.failed += 1
+        else:
+            report.retried += 1
+    return report
+
+
+def _release(session: DbSession, items: list[Claimed]) -> None:
+    """Give back rows this pass did not get to: due again at once, for any worker."""
+    session.execute(
+        sa.update(OutboxHook)
+        .where(
+            OutboxHook.id.in_([i.id for i in items]),
+            OutboxHook.claimed_by.in_({i.token for i in items}),
+        )
+        .values(claimed_by="", lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()

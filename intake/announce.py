@@ -12,11 +12,12 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from intake import webhooks
 from intake.language import name as language_name
 from intake.models import (
     Desk,
@@ -60,11 +61,28 @@ def message_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def _slug(
-    session: so.Session, model: type[Desk] | type[Topic] | type[Reporter], row_id: int | None
-) -> str | None:
-    slug = session.scalar(sa.select(model.slug).where(model.id == row_id)) if row_id else None
-    return str(slug) if slug is not None else None
+_Row = TypeVar("_Row", Desk, Topic, Reporter)
+
+
+def _related(
+    session: so.Session, item: Submission, relation: str, model: type[_Row]
+) -> _Row | None:
+    """Return the desk, topic or reporter the submission points to once this flush is done.
+
+    Before a flush, a relationship set as an object (`item.desk = desk`, as assign does) is
+    not yet copied to its column, and a column set directly (as escalation does) has not
+    reached the relationship: whichever of the two changed says where it now goes.
+    """
+    if sa.inspect(item).attrs[relation].history.has_changes():
+        found = getattr(item, relation)
+        return found if isinstance(found, model) else None
+    row_id = getattr(item, f"{relation}_id")
+    return session.get(model, row_id) if row_id is not None else None
+
+
+def _slug(session: so.Session, item: Submission, relation: str, model: type[_Row]) -> str | None:
+    row = _related(session, item, relation, model)
+    return row.slug if row is not None else None
 
 
 def _data(
@@ -77,9 +95,9 @@ def _data(
         "reference": item.reference,
         "kind": item.kind,
         "status": item.status,
-        "desk": _slug(session, Desk, item.desk_id),
-        "topic": _slug(session, Topic, item.topic_id),
-        "assignee": _slug(session, Reporter, item.assignee_id),
+        "desk": _slug(session, item, "desk", Desk),
+        "topic": _slug(session, item, "topic", Topic),
+        "assignee": _slug(session, item, "assignee", Reporter),
         "language": item.language,
         "needs_translation": item.needs_translation,
         "sensitive": item.sensitive,
@@ -123,17 +141,20 @@ def queue(session: so.Session, happened: list[Happened]) -> None:
     newsroom = session.get(Newsroom, 1)
     for one in happened:
         item = one.submission
-        desk = session.get(Desk, item.desk_id) if item.desk_id is not None else None
+        desk = _related(session, item, "desk", Desk)
         allowed = desk is not None and carries_text(item, desk.email_content)
+        bodies: dict[bool, dict[str, Any]] = {}  # one payload with text, one without
         for endpoint in endpoints:
             if one.event not in endpoint.events:
                 continue
             with_text = endpoint.with_text and allowed
-            body = {
-                "type": one.event,
-                "timestamp": one.at.isoformat(),
-                "data": _data(session, one, newsroom, with_text),
-            }
+            if with_text not in bodies:
+                bodies[with_text] = {
+                    "type": one.event,
+                    "timestamp": one.at.isoformat(),
+                    "data": _data(session, one, newsroom, with_text),
+                }
+            body = bodies[with_text]
             session.add(
                 OutboxHook(
                     kind="webhook",
@@ -158,7 +179,7 @@ def queue(session: so.Session, happened: list[Happened]) -> None:
                     url=desk.chat_webhook,
                     event=one.event,
                     message_id=message_id(),
-                    payload=json.dumps({"text": chat_text(item, desk, newsroom)}),
+                    payload=webhooks.chat_body(chat_text(item, desk, newsroom)).decode("utf-8"),
                     next_attempt_at=one.at,
                     created_at=one.at,
                 )

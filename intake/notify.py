@@ -113,6 +113,7 @@ def reporter_notice(
         return render(
             "email/reporter_notice.txt",
             ack_link=ack_link,
+            key_unusable=key.mode == "link",
             submission=submission,
             topic_label=topic_label,
             # An email that may not carry the text carries no word of it, the reason included.
@@ -198,6 +199,7 @@ def reader_replied(
     def body(text_shown: bool) -> str:
         return render(
             "email/reader_replied.txt",
+            key_unusable=key.mode == "link",
             submission=submission,
             with_text=text_shown,
             text=text,

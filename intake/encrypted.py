@@ -60,7 +60,7 @@ def key_state(submission: Submission, to: str) -> KeyState:
         log.warning(
             "OpenPGP key of reporter %s: %s; notice sent link-only", reporter.slug, check.problem
         )
-        reporter.pgp_problem, reporter.pgp_cert = check.problem, ""
+        reporter.pgp_problem, reporter.pgp_cert = check.problem[:500], ""
         return KeyState("link")
     return KeyState("encrypt", reporter.pgp_cert, check.fingerprint)
 

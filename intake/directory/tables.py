@@ -53,6 +53,8 @@ class SyncReport:
 
 
 log = logging.getLogger(__name__)
+# The length of Reporter.pgp_problem.
+PROBLEM_MAX = 500
 
 _Row = TypeVar("_Row", Desk, Topic, Reporter)
 
@@ -208,18 +210,23 @@ def _load_keys(
         if not path:
             _assign(reporter, {"pgp_cert": "", "pgp_fingerprint": "", "pgp_problem": ""})
             continue
-        found = pgp.read_key((newsroom.folder or Path.cwd()) / path, now)
+        full = (newsroom.folder or Path.cwd()) / path
+        found = pgp.read_key(full, now)
+        # Named as the file gives it, and cut to the column (PostgreSQL would refuse the load).
+        problem = found.problem.replace(str(full), path)
+        if len(problem) > PROBLEM_MAX:
+            problem = problem[: PROBLEM_MAX - 1] + "…"
         _assign(
             reporter,
             {
                 "pgp_cert": found.armored if found.usable else "",
                 "pgp_fingerprint": found.fingerprint,
-                "pgp_problem": found.problem,
+                "pgp_problem": problem,
             },
         )
         if not found.usable:
             warning = (
-                f"reporter {slug!r}: pgp_key {path}: {found.problem}; "
+                f"reporter {slug!r}: pgp_key {path}: {problem}; "
                 "their notices fall back to link-only"
             )
             report.warnings.append(warning)

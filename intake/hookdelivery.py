@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from intake import webhooks
-from intake.models import DbSession, OutboxHook, utcnow
+from intake.models import DbSession, Desk, OutboxHook, utcnow
 from intake.text import clean_line
 
 log = logging.getLogger(__name__)
@@ -90,12 +90,22 @@ class Claimed:
     secret: str | None  # the endpoint's; None for a chat alert or a removed endpoint
     attempts: int
     token: str
+    # Why it must not go at all: its endpoint was removed, or its desk's chat webhook is
+    # no longer the address it was written for ("" when it may go).
+    stale: str = ""
 
     @classmethod
-    def of(cls, row: OutboxHook) -> Claimed:
+    def of(cls, session: DbSession, row: OutboxHook) -> Claimed:
         """Copy what is needed out of a row."""
         endpoint = row.endpoint
         live = endpoint is not None and endpoint.removed_at is None
+        stale = ""
+        if row.kind == "webhook" and not live:
+            stale = "the endpoint was removed"
+        elif row.kind == "chat":
+            desk = session.get(Desk, row.desk_id) if row.desk_id is not None else None
+            if desk is None or not desk.active or desk.chat_webhook != row.url:
+                stale = "the desk's chat webhook changed"
         return cls(
             id=row.id,
             kind=row.kind,
@@ -106,6 +116,7 @@ class Claimed:
             secret=endpoint.secret if live and endpoint is not None else None,
             attempts=row.attempts,
             token=row.claimed_by,
+            stale=stale,
         )
 
 
@@ -114,7 +125,7 @@ def _send(item: Claimed, now: datetime, allow_private: bool, timeout: float) -> 
     if item.kind == "chat":
         headers = {"content-type": "application/json"}
     elif item.secret is None:
-        return webhooks.Outcome(False, None, "the endpoint was removed", False)
+        raise ValueError("a webhook without its endpoint's secret")  # stale: never sent
     else:
         headers = webhooks.sign(item.secret, item.message_id, now, item.payload)
     return webhooks.post(
@@ -163,13 +174,17 @@ def deliver_hooks(
 ) -> HookReport:
     """Claim due webhooks and chat alerts, POST each, and record every outcome."""
     started = time.monotonic()
-    items = [Claimed.of(row) for row in claim(session, worker, batch, now or utcnow(), lease)]
+    claimed = claim(session, worker, batch, now or utcnow(), lease)
+    items = [Claimed.of(session, row) for row in claimed]
     session.rollback()  # the claim is committed; hold no transaction while POSTing
     report = HookReport(claimed=len(items))
     for index, item in enumerate(items):
         if index and time.monotonic() - started > PASS_SECONDS:
             _release(session, items[index:])
             break
+        if item.stale:
+            _cancel(session, item, now or utcnow())
+            continue
         outcome = _send(item, now or utcnow(), allow_private, timeout)
         fate = _record(session, item, outcome, now or utcnow())
         if fate == "sent":
@@ -181,6 +196,23 @@ def deliver_hooks(
         else:
             report.retried += 1
     return report
+
+
+def _cancel(session: DbSession, item: Claimed, now: datetime) -> None:
+    """Drop a row that must not go (its address is no longer wanted), saying why."""
+    session.execute(
+        sa.update(OutboxHook)
+        .where(OutboxHook.id == item.id, OutboxHook.claimed_by == item.token)
+        .values(
+            state="cancelled",
+            cancelled_at=now,
+            last_error=item.stale,
+            claimed_by="",
+            lease_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
 
 
 def _release(session: DbSession, items: list[Claimed]) -> None:

@@ -14,6 +14,8 @@ Findings about pysequoia 0.1.35 that shape the checks (verified with keys made b
 from __future__ import annotations
 
 import email.policy
+import os
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -71,13 +73,19 @@ def check_key(data: bytes, now: datetime) -> KeyCheck:
 
 
 def read_key(path: Path, now: datetime) -> KeyCheck:
-    """Read a key file and check it."""
+    """Read a key file and check it; only a regular file (a FIFO would hang the load)."""
     try:
-        with path.open("rb") as file:
-            # One byte more than allowed is enough to tell that the file is too big.
-            data = file.read(MAX_KEY_BYTES + 1)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         return _unreadable(f"cannot read {path}: {exc.strerror or exc}")
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return _unreadable(f"cannot read {path}: not a regular file")
+        try:
+            # One byte more than allowed is enough to tell that the file is too big.
+            data = file.read(MAX_KEY_BYTES + 1)
+        except OSError as exc:
+            return _unreadable(f"cannot read {path}: {exc.strerror or exc}")
     return check_key(data, now)
 
 

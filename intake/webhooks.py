@@ -384,13 +384,14 @@ def _explain(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _excerpt(response: http.client.HTTPResponse) -> str:
-    """Read the start of an unsuccessful answer's body, for the error line; never fail."""
-    try:
-        data = response.read(MAX_ANSWER)
-    except (OSError, http.client.HTTPException):
-        return ""
-    return data.decode("utf-8", errors="replace")
+def _drain(response: http.client.HTTPResponse) -> None:
+    """Read (and drop) the start of an unsuccessful answer's body; never fail.
+
+    Never quoted: a receiver that refuses a payload often echoes it back, and the error
+    line goes to the log and the outbox page, where a reader's words must not.
+    """
+    with contextlib.suppress(OSError, http.client.HTTPException):
+        response.read(MAX_ANSWER)
 
 
 def _judge(response: http.client.HTTPResponse, host: str) -> Outcome:
@@ -408,8 +409,8 @@ def _judge(response: http.client.HTTPResponse, host: str) -> Outcome:
             to = "an invalid address"
         error = f"HTTP {status}: redirect refused (to {to}); set the URL to where it points."
     else:
-        excerpt = _excerpt(response).strip()
-        error = f"HTTP {status} {response.reason}" + (f": {excerpt}" if excerpt else "")
+        _drain(response)
+        error = f"HTTP {status} {response.reason}"
     # 410 Gone is the receiver saying never again; every other failure may pass (the spec).
     return Outcome(ok=False, status=status, error=_line(error), retry=status != 410)
 

@@ -263,6 +263,15 @@ def test_the_directory_is_readable(api_app: Flask) -> None:
     iryna = next(r for r in response.json["reporters"] if r["slug"] == "iryna")
     assert iryna["desks"] == ["world"] and "uk" in iryna["languages"]
     assert "email" not in iryna
+    # A colleague's hours and zone (where they are) are not a reporter's to see.
+    assert iryna["timezone"] is None and iryna["shift"] is None
+
+
+def test_an_editor_sees_the_reporters_hours_in_the_directory(api_app: Flask) -> None:
+    response = call(api_app.test_client(), "GET", "/api/v1/directory", token_for(api_app, "editor"))
+    assert response.json is not None
+    iryna = next(r for r in response.json["reporters"] if r["slug"] == "iryna")
+    assert (iryna["timezone"], iryna["shift"]) == ("Europe/Kyiv", "08:00-17:00")
 
 
 # --- Actions -------------------------------------------------------------------------------
@@ -427,6 +436,66 @@ def test_a_reply_by_api_goes_through_the_outbox(api_app: Flask) -> None:
     assert response.json["thread"][-1]["kind"] == "reply"
 
 
+@pytest.mark.parametrize(
+    ("if_match", "status"),
+    [('"²"', 400), ('"١"', 400), ('W/"1"', 400), ('"1"x', 400), ("'1'", 400), ('"99"', 412)],
+)
+def test_if_match_must_be_the_etag_as_given(api_app: Flask, if_match: str, status: int) -> None:
+    world, _ = world_and_politics(api_app)
+    response = call(
+        api_app.test_client(),
+        "POST",
+        f"/api/v1/submissions/{world}/notes",
+        token_for(api_app, "editor"),
+        json={"text": "a note"},
+        headers={"If-Match": if_match},
+    )
+    assert response.status_code == status
+    assert response.content_type == PROBLEM
+
+
+@pytest.mark.parametrize(
+    ("content_type", "data", "status"),
+    [
+        ("application/x-www-form-urlencoded", "text=hello", 415),
+        ("multipart/form-data; boundary=x", "--x--", 415),
+        ("text/plain", '{"text": "hello"}', 415),
+        ("application/json", '{"text": "unclosed', 400),
+        ("application/json", b'{"text": "\xff\xfe"}', 400),
+        ("application/json", "[" * 100_000 + "]" * 100_000, 400),
+        ("application/json", '{"text": "NUL \\u0000 inside"}', 400),
+    ],
+)
+def test_a_body_that_is_not_json_is_refused_cleanly(
+    api_app: Flask, content_type: str, data: str | bytes, status: int
+) -> None:
+    api_app.config["PROPAGATE_EXCEPTIONS"] = False  # a crash would be a 500, not raised
+    world, _ = world_and_politics(api_app)
+    version = get_submission(api_app, world).version
+    response = call(
+        api_app.test_client(),
+        "POST",
+        f"/api/v1/submissions/{world}/notes",
+        token_for(api_app, "editor"),
+        data=data,
+        content_type=content_type,
+        headers={"If-Match": f'"{version}"'},
+    )
+    assert response.status_code == status
+    assert response.content_type == PROBLEM
+    assert get_submission(api_app, world).version == version
+
+
+@pytest.mark.parametrize("query", ["desk=world%00x", "q=a%00b", "assignee=%00", "language=uk%00"])
+def test_a_nul_in_a_filter_is_refused_not_a_crash(api_app: Flask, query: str) -> None:
+    api_app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = call(
+        api_app.test_client(), "GET", f"/api/v1/submissions?{query}", token_for(api_app, "editor")
+    )
+    assert response.status_code == 400
+    assert response.content_type == PROBLEM
+
+
 # --- Rate limits ---------------------------------------------------------------------------
 
 
@@ -440,6 +509,26 @@ def test_each_token_has_its_own_rate_limit(tmp_path: Path, password_hash: str) -
     limited = call(client, "GET", "/api/v1/me", first)
     assert limited.content_type == PROBLEM
     assert call(client, "GET", "/api/v1/me", second).status_code == 200
+
+
+def test_a_tokens_limit_is_one_allowance_however_it_is_spent(
+    tmp_path: Path, password_hash: str
+) -> None:
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, INTAKE_API_LIMIT="3 per hour")
+    add_staff(app, password_hash, admin_totp=ADMIN_TOTP)
+    token = token_for(app, "editor")
+    client = app.test_client()
+    spent = [
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code,
+        client.get("/api/v1/directory", headers={"Authorization": f"bearer  {token}"}).status_code,
+        client.get(
+            "/api/v1/submissions", headers={"Authorization": f"Bearer {token} "}
+        ).status_code,
+    ]
+    assert spent == [200, 200, 200]
+    limited = client.get("/api/v1/directory", headers={"Authorization": f"Bearer {token}"})
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 60  # the hour's window, not a guess
 
 
 # --- The document and its page -------------------------------------------------------------
@@ -464,6 +553,21 @@ def test_openapi_document_is_3_1_and_only_the_api(api_app: Flask) -> None:
     status_body = document["components"]["schemas"]
     assert any(name.startswith("StatusBody") for name in status_body)
     assert document["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+
+
+def test_openapi_document_describes_errors_if_match_and_etags(api_app: Flask) -> None:
+    document = api_app.test_client().get("/api/v1/openapi.json").json
+    assert document is not None
+    paths = document["paths"]
+    note = paths["/api/v1/submissions/{reference}/notes"]["post"]
+    assert "If-Match" in {p["name"] for p in note["parameters"] if p["in"] == "header"}
+    assert "ETag" in note["responses"]["200"]["headers"]
+    assert "ETag" in paths["/api/v1/submissions/{reference}"]["get"]["responses"]["200"]["headers"]
+    for status in ("400", "412", "415", "428"):
+        assert set(note["responses"][status]["content"]) == {PROBLEM}
+    me = paths["/api/v1/me"]["get"]["responses"]
+    assert "400" not in me and "404" not in me  # it validates nothing and names nothing
+    assert not any(name.startswith("ValidationError") for name in document["components"]["schemas"])
 
 
 def test_the_docs_page_lists_every_operation(api_app: Flask) -> None:

@@ -1,5 +1,5 @@
-"""The API's pages in a real browser: a reporter makes a token and a script uses it; axe
-finds nothing serious on the tokens page or the reference."""
+"""The API's pages in a real browser: a reporter makes a token and a script uses it, an admin
+registers a webhook; axe finds nothing serious on the tokens, webhooks and reference pages."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.conftest import DESK_HOURS, LiveServer, make_submission
 from tests.test_browser import TIP, assert_no_serious_violations, axe_violations, sign_in
+from tests.test_browser_admin import sign_in_as_admin
 
 REPORTER = "iryna.koval@example.org"
 
@@ -52,3 +53,23 @@ def test_a_reporter_makes_a_token_and_a_script_reads_their_queue(
     results["reference"] = axe_violations(page)
     context.close()
     assert_no_serious_violations(results, "axe-api-results.json")
+
+
+def test_an_admin_registers_a_webhook_and_axe_finds_nothing_serious(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    results: dict[str, list[str]] = {}
+    sign_in_as_admin(page, live_server)
+    page.goto(live_server.url + "/staff/admin/webhooks")
+    results["webhooks"] = axe_violations(page)
+    page.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/hook")
+    page.get_by_label("submission.created").check()
+    page.get_by_role("button", name="Register").click()
+    expect(page.locator("#new-secret")).to_contain_text("whsec_")
+    results["webhook registered"] = axe_violations(page)
+    page.get_by_role("button", name="Remove webhook 1").click()
+    expect(page.get_by_text("Webhook 1 removed")).to_be_visible()
+    context.close()
+    assert_no_serious_violations(results, "axe-webhooks-results.json")

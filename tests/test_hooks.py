@@ -594,6 +594,21 @@ def test_a_new_tip_is_told_to_its_desks_chat_in_one_line_without_its_text(
     assert len(receiver.requests) == 1  # a status change is no arrival
 
 
+@pytest.mark.parametrize("now", ["/elsewhere", ""])
+def test_a_chat_alert_waiting_when_the_desks_webhook_changes_is_not_sent(
+    app: Flask, receiver: Receiver, now: str
+) -> None:
+    set_chat(app, "world", receiver.url("/old-channel"))
+    receiver.answer(500)
+    make_submission(app, body=CHAT_TIP)
+    deliver(app)  # fails once: waits to be tried again
+    set_chat(app, "world", receiver.url(now) if now else "")
+    deliver(app, later=timedelta(minutes=1))
+    assert [r.path for r in receiver.requests] == ["/old-channel"]
+    [row] = outbox(app)
+    assert row.state == "cancelled" and "chat webhook changed" in row.last_error
+
+
 def test_only_the_desk_that_gets_the_tip_hears_of_it(app: Flask, receiver: Receiver) -> None:
     set_chat(app, "world", receiver.url("/world"))
     set_chat(app, "business", receiver.url("/business"))

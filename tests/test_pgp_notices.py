@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import os
 import re
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +27,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from intake import workflow
 from intake.attachments import Incoming, Limits
-from intake.directory import load_file
+from intake.directory import DirectoryError, load_file, parse_newsroom
 from intake.directory.tables import SyncReport
 from intake.extensions import db
 from intake.models import Desk, OutboxEmail, Reporter, Submission
@@ -622,3 +623,31 @@ def test_a_missing_key_at_a_long_path_still_loads_with_a_warning_that_fits_its_c
     column = Reporter.__table__.c.pgp_problem.type
     assert isinstance(column, sa.String) and column.length is not None
     assert len(problem) <= column.length
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../outside.asc", "keys/../../outside.asc"])
+def test_a_key_path_out_of_the_directorys_folder_refuses_the_file(path: str) -> None:
+    text = EXAMPLE_NEWSROOM.read_text(encoding="utf-8").replace(
+        'slug = "iryna"\n', f'slug = "iryna"\npgp_key = "{path}"\n'
+    )
+    with pytest.raises(DirectoryError, match="pgp_key: must be a path inside"):
+        parse_newsroom(text)
+
+
+def test_a_key_that_links_out_of_the_folder_is_not_read(
+    app: Flask, tmp_path: Path, keys: dict[str, bytes]
+) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.asc"
+    outside.write_bytes(keys["iryna"])
+    path = write_directory(tmp_path, {"iryna": None})
+    (tmp_path / "keys" / "iryna.asc").symlink_to(outside)
+    [warning] = load(app, path).warnings
+    assert "leads out of the folder" in warning
+    assert reporter(app, "iryna").pgp_cert == ""
+
+
+def test_a_fifo_as_a_key_does_not_hang_the_load(app: Flask, tmp_path: Path) -> None:
+    path = write_directory(tmp_path, {"iryna": None})
+    os.mkfifo(tmp_path / "keys" / "iryna.asc")
+    [warning] = load(app, path).warnings  # returns at once: nobody writes to the FIFO
+    assert "not a regular file" in warning

@@ -7,8 +7,8 @@ and it works on a plain Flask blueprint: the app's error pages and CSRF stay as 
 
 from __future__ import annotations
 
-import hashlib
 import json
+import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
@@ -88,12 +88,19 @@ spec = SpecTree(
 )
 
 
+def _bearer() -> str | None:
+    """Return the request's bearer token as authentication reads it, or None."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    token = value.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def token_key() -> str:
-    """Rate-limit by token (a hash of it): each token has its own allowance; no token, by client."""
-    header = request.headers.get("Authorization", "")
-    if not header:
+    """Rate-limit by token (its hash, as stored): however the header is written, one count."""
+    token = _bearer()
+    if token is None:
         return f"api-client:{client_key()}"
-    return "api:" + hashlib.sha256(header.encode("utf-8", "replace")).hexdigest()[:32]
+    return "api:" + tokens.digest(token)[:32]
 
 
 def api_limit() -> str:
@@ -111,8 +118,8 @@ def authenticate() -> None:
     """Require a valid token on every call but the document and its page."""
     if request.endpoint in OPEN:
         return
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    user = tokens.holder(db.session, value.strip()) if scheme.lower() == "bearer" else None
+    token = _bearer()
+    user = tokens.holder(db.session, token) if token is not None else None
     if user is None:
         raise ProblemError(
             401,
@@ -120,6 +127,18 @@ def authenticate() -> None:
             "Send `Authorization: Bearer <token>`; make a token on your account page.",
         )
     g.api_user = user
+    if request.method == "POST":
+        _json_body()
+
+
+def _json_body() -> None:
+    """Refuse a body that is not one JSON document, before any schema looks at it."""
+    if request.mimetype != "application/json":
+        raise ProblemError(415, "Send JSON", "The body must be application/json.")
+    try:
+        json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise ProblemError(400, "The body is not valid JSON") from None
 
 
 @bp.errorhandler(HTTPException)
@@ -132,11 +151,14 @@ def as_problem(error: HTTPException) -> Response:
         response = problem(status, error.name, error.description if status != 500 else None)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="intake"'
-    if status == 429 and error.description:
-        response.headers["Retry-After"] = "60"
+    if status == 429:
+        limit = limiter.current_limit
+        wait = int(limit.reset_at - time.time()) + 1 if limit is not None else 60
+        response.headers["Retry-After"] = str(max(wait, 1))
     return response
 
 
-limiter.limit(api_limit, key_func=token_key)(bp)
+# One allowance a token across every route (a per-route limit would multiply it).
+limiter.shared_limit(api_limit, scope="api", key_func=token_key)(bp)
 
 from intake.api import routes  # noqa: E402, F401 - registers the views on bp

@@ -120,14 +120,39 @@ IF_MATCH = {
 PROBLEM_TYPE = "application/problem+json"
 
 
+ETAG = {
+    "ETag": {
+        "description": "the submission's version: send it back in If-Match to act on it",
+        "schema": {"type": "string"},
+    }
+}
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
 def finished(spec: dict[str, Any]) -> dict[str, Any]:
-    """Say what spectree cannot: errors are problem+json, and actions need If-Match."""
+    """Say what spectree cannot: errors are problem+json, actions need If-Match, ETags."""
     document = copy.deepcopy(spec)
-    for methods in document.get("paths", {}).values():
+    for path, methods in document.get("paths", {}).items():
         for method, op in methods.items():
+            responses = op.get("responses", {})
+            validates = "requestBody" in op or any(
+                p.get("in") == "query" for p in op.get("parameters", [])
+            )
+            said = _content_schema(responses.get("400", {}).get("content"))
+            if said.startswith("ValidationError"):
+                # spectree's own shape for a failed validation: intake answers a Problem.
+                if validates:
+                    responses["400"] = {
+                        "description": "Bad Request",
+                        "content": {"application/json": {"schema": dict(PROBLEM_REF)}},
+                    }
+                else:
+                    del responses["400"]
             if method == "post":
                 op.setdefault("parameters", []).append(dict(IF_MATCH))
-            for response in op.get("responses", {}).values():
+            if "200" in responses and (method == "post" or path.endswith("{reference}")):
+                responses["200"]["headers"] = copy.deepcopy(ETAG)
+            for response in responses.values():
                 content = response.get("content", {})
                 body = content.get("application/json")
                 if body is not None and _name(body.get("schema", {})) == "Problem":

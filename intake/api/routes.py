@@ -37,17 +37,20 @@ from intake.models import Desk, Reporter, Submission, Topic, utcnow
 from intake.staff import inbox
 from intake.staff.context import works_now
 from intake.staff.queue import first_line
+from intake.text import whole_number
 
 # What a validated view returns: a model (spectree serialises it), or a model with status
 # and headers, or a Response.
 Answer = Any
 TAGS = {"submissions": ("submissions",), "directory": ("directory",)}
-ERRORS = {"HTTP_401": Problem, "HTTP_404": Problem, "HTTP_429": Problem}
+BASE_ERRORS = {"HTTP_401": Problem, "HTTP_429": Problem}
+ERRORS = {**BASE_ERRORS, "HTTP_404": Problem}  # routes that name a submission
 ACTION_ERRORS = {
     **ERRORS,
     "HTTP_400": Problem,
     "HTTP_409": Problem,
     "HTTP_412": Problem,
+    "HTTP_415": Problem,
     "HTTP_428": Problem,
 }
 
@@ -133,7 +136,7 @@ def _with_etag(submission: Submission) -> tuple[Detail, int, dict[str, str]]:
 @bp.get("/submissions")
 @spec.validate(
     query=ListQuery,
-    resp=Responses(HTTP_200=Page, HTTP_400=Problem, **ERRORS),
+    resp=Responses(HTTP_200=Page, HTTP_400=Problem, **BASE_ERRORS),
     tags=TAGS["submissions"],
 )
 def list_submissions() -> Answer:
@@ -176,10 +179,10 @@ def _if_match(submission: Submission) -> int:
             "Send the submission's version (its ETag) in If-Match, so that a change made "
             "meanwhile is not overwritten.",
         )
-    value = header.removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
-        raise ProblemError(400, "If-Match is not a version", f"Got {header!r}; send the ETag.")
-    seen = int(value)
+    seen = whole_number(header.removeprefix('"').removesuffix('"'), 9)
+    if seen is None:
+        # A weak tag (W/"3") never matches: If-Match compares strongly (RFC 9110).
+        raise ProblemError(400, "If-Match is not a version", "Send the ETag as it was given.")
     if seen != submission.version:
         raise ProblemError(
             412,
@@ -299,7 +302,7 @@ def reply(reference: str) -> Answer:
 
 
 @bp.get("/directory")
-@spec.validate(resp=Responses(HTTP_200=DirectoryOut, **ERRORS), tags=TAGS["directory"])
+@spec.validate(resp=Responses(HTTP_200=DirectoryOut, **BASE_ERRORS), tags=TAGS["directory"])
 def directory() -> Answer:
     """Return the newsroom's desks, topics and reporters as loaded (read only)."""
     desks = db.session.scalars(sa.select(Desk).where(Desk.active.is_(True)).order_by(Desk.position))
@@ -310,6 +313,8 @@ def directory() -> Answer:
         sa.select(Reporter).where(Reporter.active.is_(True)).order_by(Reporter.position)
     )
     now = utcnow()
+    # A colleague's hours and zone (where they are) are on the admins' rota page only.
+    rota = _viewer().sees_everything
     return DirectoryOut(
         desks=[
             DeskOut(
@@ -328,8 +333,8 @@ def directory() -> Answer:
                 desks=[d.slug for d in r.desks if d.active],
                 topics=[t.slug for t in r.topics if t.active],
                 languages=list(r.languages),
-                timezone=r.timezone,
-                shift=r.shift,
+                timezone=r.timezone if rota else None,
+                shift=r.shift if rota else None,
                 on_shift=works_now(r, now),
             )
             for r in reporters
@@ -338,7 +343,7 @@ def directory() -> Answer:
 
 
 @bp.get("/me")
-@spec.validate(resp=Responses(HTTP_200=Me, **ERRORS), tags=TAGS["directory"])
+@spec.validate(resp=Responses(HTTP_200=Me, **BASE_ERRORS), tags=TAGS["directory"])
 def me() -> Answer:
     """Say whom the token acts as and which desks it sees."""
     view = _viewer()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -27,6 +27,16 @@ class Strict(BaseModel):
     """A request shape that refuses keys it does not know (a typo is an error, not ignored)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def no_nul(cls, data: Any) -> Any:
+        """Refuse a NUL character in any text: no database column can hold one."""
+        if isinstance(data, dict) and any(
+            isinstance(v, str) and "\x00" in v for v in data.values()
+        ):
+            raise ValueError("text must not contain NUL characters")
+        return data
 
 
 class ListQuery(Strict):
@@ -170,8 +180,8 @@ class ReporterOut(BaseModel):
     desks: list[str]
     topics: list[str]
     languages: list[str]
-    timezone: str
-    shift: str
+    timezone: str | None = Field(description="shown to editors and admins only")
+    shift: str | None = Field(description="shown to editors and admins only")
     on_shift: bool
 
 

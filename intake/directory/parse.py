@@ -6,7 +6,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -131,6 +131,10 @@ def _check_webhook(value: str) -> str | None:
 def _check_key_path(value: str) -> str | None:
     if not value.strip() or "\x00" in value or len(value) > 500:
         return "must be the path of an armored OpenPGP public key (at most 500 characters)"
+    path = PurePath(value.strip())
+    if path.is_absolute() or ".." in path.parts:
+        # The file names keys beside it; it must not make the server read anything else.
+        return "must be a path inside the directory file's folder (no leading / and no ..)"
     return None
 
 

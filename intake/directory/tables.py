@@ -210,8 +210,12 @@ def _load_keys(
         if not path:
             _assign(reporter, {"pgp_cert": "", "pgp_fingerprint": "", "pgp_problem": ""})
             continue
-        full = (newsroom.folder or Path.cwd()) / path
-        found = pgp.read_key(full, now)
+        folder = (newsroom.folder or Path.cwd()).resolve()
+        full = folder / path
+        if full.resolve().is_relative_to(folder):
+            found = pgp.read_key(full, now)
+        else:  # a link that leads out of the folder: never followed
+            found = pgp.KeyCheck("", "", None, f"cannot read {full}: it leads out of the folder")
         # Named as the file gives it, and cut to the column (PostgreSQL would refuse the load).
         problem = found.problem.replace(str(full), path)
         if len(problem) > PROBLEM_MAX:

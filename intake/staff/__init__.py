@@ -14,4 +14,5 @@ from intake.staff import (  # noqa: E402, F401 - registers the views on bp
     questions,
     queue,
     routes,
+    webhooks,
 )

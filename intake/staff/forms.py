@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from intake.models import HOOK_EVENTS
 from intake.text import whole_number
 
 
@@ -106,3 +116,17 @@ class RevokeTokenForm(FlaskForm):
     """Revoke one of one's own API tokens."""
 
     name = HiddenField(validators=[InputRequired(), Length(max=64)])
+
+
+class WebhookForm(FlaskForm):
+    """Register a webhook endpoint for some events."""
+
+    url = StringField("Endpoint URL", validators=[InputRequired(), Length(max=2000)])
+    events = SelectMultipleField("Events", choices=[SelectChoice(e, e) for e in HOOK_EVENTS])
+    with_text = BooleanField(
+        "Payloads carry the reader's text and contact details where emails could"
+    )
+
+
+class RemoveWebhookForm(FlaskForm):
+    """Remove a webhook endpoint."""

@@ -27,7 +27,7 @@ from intake.models import (
     Topic,
     utcnow,
 )
-from intake.text import whole_number
+from intake.text import clean_line, whole_number
 
 PAGE_SIZE = 50
 # Counts stop here and read "1,000+": past it nobody triages by the exact number, and
@@ -144,13 +144,14 @@ def parse_filters(
         sort = default_sort(view)
     after = whole_number(args.get("after", ""))
     return Filters(
-        q=args.get("q", "").strip()[:200],
+        # clean_line: no NUL (PostgreSQL refuses it in a query) or other control characters.
+        q=clean_line(args.get("q", ""))[:200],
         status=status,
         kind=kind,
-        desk=args.get("desk", "")[:64],
-        topic=args.get("topic", "")[:64],
-        language=args.get("language", "")[:8],
-        assignee=args.get("assignee", "")[:64],
+        desk=clean_line(args.get("desk", ""))[:64],
+        topic=clean_line(args.get("topic", ""))[:64],
+        language=clean_line(args.get("language", ""))[:8],
+        assignee=clean_line(args.get("assignee", ""))[:64],
         since=_date(args, "since", problems),
         until=_date(args, "until", problems),
         sort=sort,

@@ -113,6 +113,7 @@ def _erase_hooks(session: DbSession, ids: list[int], now: datetime) -> None:
         .where(OutboxHook.submission_id.in_(ids))
         .values(
             payload=ERASED,
+            last_error=sa.case((OutboxHook.last_error == "", ""), else_=ERASED),
             state=sa.case((pending, "cancelled"), else_=OutboxHook.state),
             cancelled_at=sa.case((pending, now), else_=OutboxHook.cancelled_at),
             lease_until=None,

@@ -25,6 +25,7 @@ from intake.models import (
     Submission,
     utcnow,
 )
+from intake.text import clean_multiline
 from intake.workflow.purge import FINAL_STATUSES
 from intake.workflow.submit import queue
 
@@ -180,6 +181,8 @@ def _resolve(
 
     The last item is how the history names them.
     """
+    if "\x00" in target.slug:
+        raise NotAllowed("Assign to a reporter or a desk.")
     if target.kind == "reporter":
         reporter = session.scalar(
             sa.select(Reporter).where(Reporter.slug == target.slug, Reporter.active.is_(True))
@@ -248,7 +251,7 @@ def add_note(
 ) -> None:
     """Add an internal note, seen only by staff."""
     check_version(session, submission, version)
-    text = text.strip()
+    text = clean_multiline(text)  # no NUL or other control characters reach a column
     if not text:
         raise NotAllowed("Write the note first.")
     if len(text) > NOTE_MAX:
@@ -296,7 +299,7 @@ def reply(
         if channel == "email":
             raise NotAllowed("The reader did not leave an email address and agree to be contacted.")
         raise NotAllowed("The reader has no follow-up page (no passphrase was given).")
-    text = text.strip()
+    text = clean_multiline(text)  # no NUL or other control characters reach a column
     if not text:
         raise NotAllowed("Write the reply first.")
     if len(text) > REPLY_MAX:

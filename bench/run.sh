@@ -14,6 +14,7 @@ COUNTS=${BENCH_COUNTS:-"100000 1000000"}
   echo
   (cd bench && "$PY" serve.py && echo && "$PY" delivery.py && echo && "$PY" compose.py && echo)
   "$PY" bench/similarity.py && echo && "$PY" bench/grouping.py && echo
+  "$PY" bench/tools.py && echo
   for count in $COUNTS; do "$PY" bench/inbox_pages.py --count "$count" 2>/dev/null; echo; done
   PG_DURABLE=1 scripts/with-postgres.sh bash -c "cd bench && '$PY' serve.py && echo && '$PY' delivery.py && echo"
   for count in $COUNTS; do

@@ -36,7 +36,7 @@ from intake.directory import (
     snapshot,
 )
 from intake.extensions import db, mail
-from intake.hookdelivery import deliver_hooks
+from intake.hookdelivery import HookReport, deliver_hooks
 from intake.language import detect as detect_language
 from intake.mailin import imap
 from intake.mailin.parse import Unreadable
@@ -290,18 +290,23 @@ def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
     escalation = Every(ESCALATE_SECONDS)
     try:
         with stop_on_signals() as stopping:
+            poster = None
+            if not once:
+                poster = threading.Thread(
+                    target=_post_hooks_forever,
+                    args=(app._get_current_object(), name, lease, stopping, interval),  # type: ignore[attr-defined]
+                    name="webhooks",
+                    daemon=True,
+                )
+                poster.start()
             while not stopping.is_set():
                 try:
                     report = deliver_due(
                         db.session, mail, name, batch, lease=lease, courier=courier
                     )
-                    posted = deliver_hooks(
-                        db.session,
-                        name,
-                        allow_private=bool(app.config["INTAKE_WEBHOOK_ALLOW_PRIVATE"]),
-                        timeout=float(app.config["INTAKE_WEBHOOK_TIMEOUT"]),
-                        lease=lease,
-                    )
+                    # Without --once a thread of its own posts them: a slow endpoint
+                    # never holds email up.
+                    posted = _post_hooks(app, name, lease) if once else HookReport()
                     grouped = grouper.run_safely(db.session) if grouping else 0
                     if app.config["INTAKE_WORKER_ROTA"] and escalation.due():
                         _escalate_safely(name)
@@ -325,18 +330,17 @@ def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
                         f"sent {report.sent}, to retry {report.retried}, failed {report.failed}",
                         err=True,
                     )
-                if posted.claimed:
-                    click.echo(
-                        f"webhooks and chat: sent {posted.sent}, to retry {posted.retried}, "
-                        f"failed {posted.failed}",
-                        err=True,
-                    )
+                _say_posted(posted)
                 if report.claimed or grouped or posted.claimed:
                     continue
                 courier.close()
                 if once:
                     break
                 stopping.wait(interval)
+            stopping.set()
+            if poster is not None:
+                # A POST under way ends within its timeout; the rest waits for the next worker.
+                poster.join(timeout=float(app.config["INTAKE_WEBHOOK_TIMEOUT"]) + 5)
     finally:
         courier.close()
     click.echo(
@@ -344,6 +348,51 @@ def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
         f"failed {total.failed}",
         err=True,
     )
+
+
+def _post_hooks(app: Flask, name: str, lease: timedelta) -> HookReport:
+    """Post the due webhooks and chat alerts once (this thread's session)."""
+    return deliver_hooks(
+        db.session,
+        name,
+        allow_private=bool(app.config["INTAKE_WEBHOOK_ALLOW_PRIVATE"]),
+        timeout=float(app.config["INTAKE_WEBHOOK_TIMEOUT"]),
+        lease=lease,
+    )
+
+
+def _say_posted(posted: HookReport) -> None:
+    if posted.claimed:
+        click.echo(
+            f"webhooks and chat: sent {posted.sent}, to retry {posted.retried}, "
+            f"failed {posted.failed}",
+            err=True,
+        )
+
+
+def _post_hooks_forever(
+    app: Flask, name: str, lease: timedelta, stopping: threading.Event, interval: float
+) -> None:
+    """Post webhooks and chat alerts until the worker stops, beside its email."""
+    with app.app_context():  # an app context of its own: a database session of its own
+        while not stopping.is_set():
+            try:
+                posted = _post_hooks(app, f"{name}/hooks", lease)
+            except SQLAlchemyError as exc:
+                click.echo(
+                    f"worker {name}: webhooks: database error ({type(exc).__name__})", err=True
+                )
+                posted = HookReport()
+                stopping.wait(DATABASE_RETRY_SECONDS)
+            except Exception:  # noqa: BLE001 - logged; email goes on, and so do webhooks
+                log.exception("worker %s: webhooks: unexpected error", name)
+                posted = HookReport()
+                stopping.wait(DATABASE_RETRY_SECONDS)
+            finally:
+                db.session.remove()
+            _say_posted(posted)
+            if not posted.claimed:
+                stopping.wait(interval)
 
 
 # How often a worker looks for items whose acknowledgement clock ran out.

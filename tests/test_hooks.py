@@ -7,8 +7,11 @@ checked with `standardwebhooks`, the library receivers verify with.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,7 +43,15 @@ from intake.models import (
 )
 from intake.workflow import hooks
 from intake.workflow.conversation import reader_wrote
-from tests.conftest import EXAMPLE_NEWSROOM, SMTPSink, add_staff, make_app, make_submission
+from tests.conftest import (
+    BIN_DIR,
+    EXAMPLE_NEWSROOM,
+    ROOT,
+    SMTPSink,
+    add_staff,
+    make_app,
+    make_submission,
+)
 
 TIMEOUT = 5.0  # seconds any one POST may take in these tests
 CREATED, ROUTED = "submission.created", "submission.routed"
@@ -665,3 +676,59 @@ def test_the_worker_delivers_email_and_webhooks_in_one_run(
         states = set(db.session.scalars(sa.select(OutboxEmail.state)))
     assert states == {"sent"}
     assert [row.state for row in outbox(mail_app)] == ["sent"]
+
+
+class SlowReceiver(Receiver):
+    """A receiver that takes its time over each answer (an endpoint under load)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def record(self, request: Request) -> int:
+        status = super().record(request)
+        time.sleep(self.seconds)
+        return status
+
+
+def test_the_worker_process_sends_email_while_a_slow_endpoint_keeps_it_waiting(
+    app: Flask, smtp: SMTPSink, tmp_path: Path
+) -> None:
+    slow = SlowReceiver(8.0)
+    slow.start()
+    register(app, slow.url(), [CREATED])
+    env = {
+        **os.environ,
+        "INTAKE_ENV": "development",
+        "SECRET_KEY": str(app.secret_key),
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "INTAKE_INSTANCE": str(tmp_path / "worker-instance"),
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp.port),
+        "INTAKE_WORKER_ROTA": "false",
+        "INTAKE_WEBHOOK_ALLOW_PRIVATE": "true",
+    }
+    worker = subprocess.Popen(  # noqa: S603 - our own venv's flask
+        [str(BIN_DIR / "flask"), "--app", "wsgi", "intake", "worker", "--no-grouping"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        make_submission(app)  # a notice to send, and a webhook the endpoint sits on
+        deadline = time.monotonic() + 30
+        while not slow.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert slow.requests, "the worker never posted the webhook"
+        posted_at = time.monotonic()
+        make_submission(app)  # queued while the first POST is still waiting on its answer
+        while len(smtp.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(smtp.received) == 2
+        # The second notice went out while the endpoint still sat on the first POST (8 s).
+        assert time.monotonic() - posted_at < 6.0
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=20) == 0
+        slow.stop()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -95,40 +96,47 @@ def submissions_by_status(session: DbSession) -> dict[str, int]:
     return _count_by(session, Submission.status, STATUSES)
 
 
-def _where(state: str, now: datetime) -> sa.ColumnElement[bool]:
+_Row = TypeVar("_Row", OutboxEmail, OutboxHook)
+
+
+def _where(
+    state: str, now: datetime, model: type[OutboxEmail] | type[OutboxHook] = OutboxEmail
+) -> sa.ColumnElement[bool]:
     if state == "due":
-        return sa.and_(OutboxEmail.state == "pending", OutboxEmail.attempts == 0)
+        return sa.and_(model.state == "pending", model.attempts == 0)
     if state == "retrying":
-        return sa.and_(OutboxEmail.state == "pending", OutboxEmail.attempts > 0)
+        return sa.and_(model.state == "pending", model.attempts > 0)
     if state == "failed":
-        return OutboxEmail.state == "failed"
-    return sa.and_(OutboxEmail.state == "sent", OutboxEmail.sent_at > now - RECENT)
+        return model.state == "failed"
+    return sa.and_(model.state == "sent", model.sent_at > now - RECENT)
 
 
-_ORDER = {
-    "due": (OutboxEmail.next_attempt_at, OutboxEmail.id),
-    "retrying": (OutboxEmail.next_attempt_at, OutboxEmail.id),
-    "failed": (OutboxEmail.failed_at.desc(), OutboxEmail.id.desc()),
-    "sent": (OutboxEmail.sent_at.desc(), OutboxEmail.id.desc()),
-}
+def _order(state: str, model: type[OutboxEmail] | type[OutboxHook]) -> tuple[Any, Any]:
+    if state in ("due", "retrying"):
+        return model.next_attempt_at, model.id
+    if state == "failed":
+        return model.failed_at.desc(), model.id.desc()
+    return model.sent_at.desc(), model.id.desc()
 
 
-def state_counts(session: DbSession, now: datetime) -> dict[str, int]:
-    """Count the emails in each of the page's states."""
+def state_counts(
+    session: DbSession, now: datetime, model: type[OutboxEmail] | type[OutboxHook] = OutboxEmail
+) -> dict[str, int]:
+    """Count the emails (or webhooks and chat alerts) in each of the page's states."""
     return {
-        state: int(session.scalar(sa.select(sa.func.count()).where(_where(state, now))) or 0)
+        state: int(session.scalar(sa.select(sa.func.count()).where(_where(state, now, model))) or 0)
         for state in PAGE_STATES
     }
 
 
-def listing(session: DbSession, state: str, now: datetime) -> list[OutboxEmail]:
-    """Return the emails in one of the page's states, oldest due or newest finished first."""
+def listing(session: DbSession, state: str, now: datetime, model: type[_Row]) -> list[_Row]:
+    """Return the rows in one of the page's states, oldest due or newest finished first."""
     return list(
         session.scalars(
-            sa.select(OutboxEmail)
-            .where(_where(state, now))
-            .options(so.joinedload(OutboxEmail.submission))
-            .order_by(*_ORDER[state])
+            sa.select(model)
+            .where(_where(state, now, model))
+            .options(so.joinedload(model.submission))
+            .order_by(*_order(state, model))
             .limit(PAGE_SIZE)
         )
     )
@@ -143,43 +151,6 @@ def shown_recipient(email: OutboxEmail) -> str:
 
 
 # --- Webhooks and chat alerts: the same states, their own table ----------------------------
-
-
-def _hook_where(state: str, now: datetime) -> sa.ColumnElement[bool]:
-    if state == "due":
-        return sa.and_(OutboxHook.state == "pending", OutboxHook.attempts == 0)
-    if state == "retrying":
-        return sa.and_(OutboxHook.state == "pending", OutboxHook.attempts > 0)
-    if state == "failed":
-        return OutboxHook.state == "failed"
-    return sa.and_(OutboxHook.state == "sent", OutboxHook.sent_at > now - RECENT)
-
-
-def hook_counts(session: DbSession, now: datetime) -> dict[str, int]:
-    """Count the webhooks and chat alerts in each of the page's states."""
-    return {
-        state: int(session.scalar(sa.select(sa.func.count()).where(_hook_where(state, now))) or 0)
-        for state in PAGE_STATES
-    }
-
-
-def hook_listing(session: DbSession, state: str, now: datetime) -> list[OutboxHook]:
-    """Return the webhooks and chat alerts in one of the page's states."""
-    order = {
-        "due": (OutboxHook.next_attempt_at, OutboxHook.id),
-        "retrying": (OutboxHook.next_attempt_at, OutboxHook.id),
-        "failed": (OutboxHook.failed_at.desc(), OutboxHook.id.desc()),
-        "sent": (OutboxHook.sent_at.desc(), OutboxHook.id.desc()),
-    }[state]
-    return list(
-        session.scalars(
-            sa.select(OutboxHook)
-            .where(_hook_where(state, now))
-            .options(so.joinedload(OutboxHook.submission))
-            .order_by(*order)
-            .limit(PAGE_SIZE)
-        )
-    )
 
 
 def hook_host(hook: OutboxHook) -> str:

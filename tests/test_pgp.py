@@ -64,6 +64,10 @@ class Gpg:
         """Return the armored public key."""
         return self.run("--armor", "--export", fingerprint)
 
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        """Decrypt with the secret keys of this home, as the reporter's mail client would."""
+        return self.run("--decrypt", data=ciphertext)
+
 
 @pytest.fixture(scope="module")
 def gpg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gpg]:

@@ -11,7 +11,6 @@ import email.policy
 import io
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,11 +41,7 @@ from tests.conftest import (
     get_submission,
     make_submission,
 )
-
-GPG = "/usr/bin/gpg"
-GPGCONF = "/usr/bin/gpgconf"
-# gpg's faked clock: keys made then with a one-day lifetime are long expired.
-PAST = "20200101T000000!"
+from tests.test_pgp import GPGCONF, PAST, Gpg
 
 IRYNA = "iryna.koval@example.org"
 LEE = "lee.park@example.org"
@@ -68,45 +63,7 @@ PDF = (
 )
 
 
-# --- gpg in a throwaway home (as in tests/test_pgp.py) -------------------------------------
-
-
-@dataclass(frozen=True)
-class Gpg:
-    """Debian's gpg, confined to a throwaway home."""
-
-    home: Path
-
-    @property
-    def env(self) -> dict[str, str]:
-        """Return an environment that keeps gpg away from the machine's own keyring."""
-        return {"GNUPGHOME": str(self.home), "HOME": str(self.home), "PATH": "/usr/bin:/bin"}
-
-    def run(self, *args: str, data: bytes = b"", program: str = GPG) -> bytes:
-        """Run gpg in batch mode and return its output."""
-        batch = ("--batch", "--pinentry-mode", "loopback", "--passphrase", "")
-        command = [program, *(batch if program == GPG else ()), *args]
-        result = subprocess.run(  # noqa: S603 - Debian's gpg, arguments from this file
-            command, input=data, capture_output=True, env=self.env, timeout=60, check=False
-        )
-        if result.returncode != 0:
-            raise AssertionError(f"{command} failed: {result.stderr.decode(errors='replace')}")
-        return result.stdout
-
-    def generate(self, user_id: str, *spec: str, at: str | None = None) -> str:
-        """Make a key without passphrase and return its fingerprint."""
-        clock = ("--faked-system-time", at) if at else ()
-        self.run(*clock, "--quick-gen-key", user_id, *spec)
-        listing = self.run("--with-colons", "--list-keys", f"={user_id}").decode()
-        return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
-
-    def export(self, fingerprint: str) -> bytes:
-        """Return the armored public key."""
-        return self.run("--armor", "--export", fingerprint)
-
-    def decrypt(self, ciphertext: bytes) -> bytes:
-        """Decrypt with the secret keys of this home, as the reporter's mail client would."""
-        return self.run("--decrypt", data=ciphertext)
+# --- gpg in a throwaway home (tests/test_pgp.py's) -----------------------------------------
 
 
 @pytest.fixture(scope="module")

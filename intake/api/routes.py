@@ -10,7 +10,6 @@ from flask import Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from spectree import Response as Responses
 
-from intake import reference as references
 from intake import workflow
 from intake.api import ProblemError, bp, caller, spec
 from intake.api import docs as apidocs
@@ -61,12 +60,7 @@ def _viewer() -> inbox.Viewer:
 
 def _find(view: inbox.Viewer, reference: str) -> Submission:
     """Return a submission the caller may see; anything else is 404, never 403."""
-    canonical = references.normalise(reference)
-    found = None
-    if canonical:
-        found = db.session.scalar(
-            sa.select(Submission).where(Submission.reference == canonical, inbox.visible(view))
-        )
+    found = inbox.seen_by_reference(db.session, view, reference)
     if found is None:
         raise ProblemError(404, "Not found", f"No submission {reference!r} that you can see.")
     return found
@@ -227,12 +221,7 @@ def change_status(reference: str) -> Answer:
     def action(submission: Submission, seen: int) -> None:
         duplicate_of = None
         if body.duplicate_of:
-            duplicate_of = db.session.scalar(
-                sa.select(Submission).where(
-                    Submission.reference == (references.normalise(body.duplicate_of) or ""),
-                    inbox.visible(_viewer()),
-                )
-            )
+            duplicate_of = inbox.seen_by_reference(db.session, _viewer(), body.duplicate_of)
         workflow.change_status(db.session, submission, caller(), body.status, seen, duplicate_of)
 
     return _act(reference, action)

@@ -10,7 +10,6 @@ from flask import abort
 from flask_login import current_user
 from wtforms.fields import SelectChoice
 
-from intake import reference as references
 from intake import workflow
 from intake.extensions import db
 from intake.language import LANGUAGES, NAMES
@@ -38,12 +37,7 @@ def viewer() -> inbox.Viewer:
 
 def find(view: inbox.Viewer, reference: str) -> Submission:
     """Return a submission the viewer may see; anything else is 404, never 403."""
-    canonical = references.normalise(reference)
-    found = None
-    if canonical:
-        found = db.session.scalar(
-            sa.select(Submission).where(Submission.reference == canonical, inbox.visible(view))
-        )
+    found = inbox.seen_by_reference(db.session, view, reference)
     if found is None:
         abort(404)
     return found

@@ -193,6 +193,16 @@ def visible(view: Viewer) -> sa.ColumnElement[bool]:
     return Submission.desk_id.in_(view.desk_ids)
 
 
+def seen_by_reference(session: DbSession, view: Viewer, reference: str) -> Submission | None:
+    """Return the submission with this reference if the viewer may see it, else None."""
+    canonical = references.normalise(reference)
+    if not canonical:
+        return None
+    return session.scalar(
+        sa.select(Submission).where(Submission.reference == canonical, visible(view))
+    )
+
+
 def open_parts() -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
     """Return the two disjoint halves of "open": an open status; or the reader replied."""
     return (

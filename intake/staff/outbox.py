@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from intake import outbox, workflow
 from intake.extensions import db
-from intake.models import utcnow
+from intake.models import OutboxEmail, OutboxHook, utcnow
 from intake.staff import bp
 from intake.staff.auth import staff_only
 from intake.staff.context import signed_in_editor
@@ -46,9 +46,9 @@ def outbox_page() -> ResponseReturnValue:
         state=state,
         states=outbox.PAGE_STATES,
         counts=outbox.state_counts(db.session, now),
-        emails=outbox.listing(db.session, state, now),
-        hook_counts=outbox.hook_counts(db.session, now),
-        hooks=outbox.hook_listing(db.session, state, now),
+        emails=outbox.listing(db.session, state, now, OutboxEmail),
+        hook_counts=outbox.state_counts(db.session, now, OutboxHook),
+        hooks=outbox.listing(db.session, state, now, OutboxHook),
         hook_host=outbox.hook_host,
         page_size=outbox.PAGE_SIZE,
         shown_recipient=outbox.shown_recipient,

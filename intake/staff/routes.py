@@ -20,7 +20,6 @@ from flask.typing import ResponseReturnValue
 from wtforms.fields import SelectChoice
 
 from intake import links, workflow
-from intake import reference as references
 from intake.attachments import download_name
 from intake.extensions import db, limiter
 from intake.language import LANGUAGES, NAMES
@@ -254,11 +253,8 @@ def change_status(reference: str) -> ResponseReturnValue:
     def action(submission: Submission, form: StatusForm) -> None:
         duplicate_of = None
         if form.status.data == "duplicate":
-            other = references.normalise(form.duplicate_of.data or "")
-            duplicate_of = db.session.scalar(
-                sa.select(Submission).where(
-                    Submission.reference == (other or ""), inbox.visible(viewer())
-                )
+            duplicate_of = inbox.seen_by_reference(
+                db.session, viewer(), form.duplicate_of.data or ""
             )
         workflow.change_status(
             db.session,

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from config import Config
 from intake import announce, cli, logs, security
@@ -106,6 +107,10 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     if not sa.event.contains(Submission.__table__, "after_create", _install_search):
         sa.event.listen(Submission.__table__, "after_create", _install_search)
 
+    # Ids in URLs fit the database's integer (SQLite raises on a larger one: a 500).
+    app.url_map.converters["int"] = BoundedInt
+    _refuse_nul(app)
+
     from intake.api import bp as api_bp
     from intake.health import bp as health_bp
     from intake.public import bp as public_bp
@@ -125,6 +130,36 @@ def create_app(config: type[Config] | Mapping[str, Any]) -> Flask:
     )
     cli.register(app)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    """Flask's int converter, at most 2**31 - 1 unless a route says otherwise."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+# Blueprints whose forms are refused with a NUL in them. The public pages' forms clean
+# what readers send instead (their words are kept, the NUL dropped): never refused.
+NUL_REFUSED_FORMS = ("staff", "api")
+
+
+def _refuse_nul(app: Flask) -> None:
+    """Answer 400 to a request with a NUL in its parameters: no text column can hold one
+    (PostgreSQL refuses it in a query, a 500), and no person types one."""
+
+    @app.before_request
+    def no_nul() -> None:
+        values = [v for _, vs in request.args.lists() for v in vs]
+        if request.blueprint in NUL_REFUSED_FORMS and request.mimetype in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            values += [v for _, vs in request.form.lists() for v in vs]
+        values += [str(v) for v in (request.view_args or {}).values()]
+        if any("\x00" in v for v in values):
+            abort(400)
 
 
 def _install_search(target: sa.Table, connection: sa.Connection, **_: Any) -> None:

@@ -36,7 +36,7 @@ from intake.directory import (
     snapshot,
 )
 from intake.extensions import db, mail
-from intake.hookdelivery import HookReport, deliver_hooks
+from intake.hookdelivery import PASS_SECONDS, HookReport, deliver_hooks
 from intake.language import detect as detect_language
 from intake.mailin import imap
 from intake.mailin.parse import Unreadable
@@ -352,12 +352,16 @@ def worker(once: bool, batch: int, interval: float, grouping: bool) -> None:
 
 def _post_hooks(app: Flask, name: str, lease: timedelta) -> HookReport:
     """Post the due webhooks and chat alerts once (this thread's session)."""
+    timeout = float(app.config["INTAKE_WEBHOOK_TIMEOUT"])
+    # A claim outlives the longest pass (its last POST starts by PASS_SECONDS, ends within
+    # the timeout): otherwise a second worker could claim and post a row again.
+    longest = timedelta(seconds=PASS_SECONDS + timeout + 5)
     return deliver_hooks(
         db.session,
         name,
         allow_private=bool(app.config["INTAKE_WEBHOOK_ALLOW_PRIVATE"]),
-        timeout=float(app.config["INTAKE_WEBHOOK_TIMEOUT"]),
-        lease=lease,
+        timeout=timeout,
+        lease=max(lease, longest),
     )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from intake import webhooks
-from intake.models import DbSession, Desk, OutboxHook, utcnow
+from intake.models import ERASED, DbSession, Desk, OutboxHook, utcnow
 from intake.text import clean_line
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,9 @@ class Claimed:
         endpoint = row.endpoint
         live = endpoint is not None and endpoint.removed_at is None
         stale = ""
-        if row.kind == "webhook" and not live:
+        if row.payload == ERASED:
+            stale = "the submission was erased"
+        elif row.kind == "webhook" and not live:
             stale = "the endpoint was removed"
         elif row.kind == "chat":
             desk = session.get(Desk, row.desk_id) if row.desk_id is not None else None
@@ -154,7 +156,11 @@ def _record(session: DbSession, item: Claimed, outcome: webhooks.Outcome, now: d
             values.update(state="failed", failed_at=now)
     session.execute(
         sa.update(OutboxHook)
-        .where(OutboxHook.id == item.id, OutboxHook.claimed_by == item.token)
+        .where(
+            OutboxHook.id == item.id,
+            OutboxHook.claimed_by == item.token,
+            OutboxHook.state == "pending",
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -178,10 +184,15 @@ def deliver_hooks(
     items = [Claimed.of(session, row) for row in claimed]
     session.rollback()  # the claim is committed; hold no transaction while POSTing
     report = HookReport(claimed=len(items))
-    for index, item in enumerate(items):
+    for index, claimed_item in enumerate(items):
         if index and time.monotonic() - started > PASS_SECONDS:
             _release(session, items[index:])
             break
+        # Read again just before posting: since the claim, the endpoint may have been
+        # removed, the submission purged or the desk's chat moved (each takes the row back).
+        item = _still_ours(session, claimed_item)
+        if item is None:
+            continue
         if item.stale:
             _cancel(session, item, now or utcnow())
             continue
@@ -198,11 +209,29 @@ def deliver_hooks(
     return report
 
 
+def _still_ours(session: DbSession, item: Claimed) -> Claimed | None:
+    """Return the row as it is now if it still waits under this claim, else None."""
+    row = session.scalar(
+        sa.select(OutboxHook).where(
+            OutboxHook.id == item.id,
+            OutboxHook.claimed_by == item.token,
+            OutboxHook.state == "pending",
+        )
+    )
+    fresh = Claimed.of(session, row) if row is not None else None
+    session.rollback()  # hold no transaction while posting
+    return fresh
+
+
 def _cancel(session: DbSession, item: Claimed, now: datetime) -> None:
     """Drop a row that must not go (its address is no longer wanted), saying why."""
     session.execute(
         sa.update(OutboxHook)
-        .where(OutboxHook.id == item.id, OutboxHook.claimed_by == item.token)
+        .where(
+            OutboxHook.id == item.id,
+            OutboxHook.claimed_by == item.token,
+            OutboxHook.state == "pending",
+        )
         .values(
             state="cancelled",
             cancelled_at=now,

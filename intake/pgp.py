@@ -78,9 +78,10 @@ def read_key(path: Path, now: datetime) -> KeyCheck:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         return _unreadable(f"cannot read {path}: {exc.strerror or exc}")
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a folder, a FIFO, a device
+        os.close(descriptor)
+        return _unreadable(f"cannot read {path}: not a regular file")
     with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return _unreadable(f"cannot read {path}: not a regular file")
         try:
             # One byte more than allowed is enough to tell that the file is too big.
             data = file.read(MAX_KEY_BYTES + 1)

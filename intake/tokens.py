@@ -15,6 +15,7 @@ from intake.text import clean_line
 
 PREFIX = "itk_"
 NAME_MAX = 64
+PER_PERSON = 10
 # last_used_at is written at most this often: a busy script must not write on every call.
 USED_EVERY = timedelta(minutes=5)
 
@@ -49,6 +50,12 @@ def create(session: DbSession, user: StaffUser, name: str, now: datetime | None 
     name = check_name(name)
     if not user.active:
         raise TokenError(f"{user.email} is deactivated: no token can be made for it.")
+    held = session.scalar(
+        sa.select(sa.func.count()).select_from(ApiToken).where(ApiToken.user_id == user.id)
+    )
+    if (held or 0) >= PER_PERSON:
+        # Each token has its own rate limit: without a cap, tokens would multiply it.
+        raise TokenError(f"{user.email} has {PER_PERSON} tokens already: revoke one first.")
     token = PREFIX + secrets.token_urlsafe(32)
     session.add(
         ApiToken(user=user, name=name, token_hash=digest(token), hint=token[:8], created_at=now)

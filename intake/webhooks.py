@@ -136,6 +136,19 @@ def _parse(url: str) -> tuple[_Target | None, str]:
     return _Target(parts.scheme, host, port or default, path), ""
 
 
+def shown_url(url: str) -> str:
+    """Show a webhook URL without its path or query: those often carry its secret."""
+    try:
+        parts = urlsplit(url)
+        where = f"{parts.scheme}://{parts.hostname or ''}" + (
+            f":{parts.port}" if parts.port else ""
+        )
+    except ValueError:
+        return "(an invalid address)"
+    hidden = parts.path not in ("", "/") or parts.query or parts.fragment
+    return where + ("/…" if hidden else "/")
+
+
 def check_url(url: str) -> str:
     """Return "" when the URL's form is one intake sends to, else a sentence on what is wrong."""
     return _parse(url)[1]

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from intake import workflow
 from intake.extensions import db
 from intake.hookdelivery import deliver_hooks
-from intake.models import ERASED, OutboxHook, WebhookEndpoint, utcnow
+from intake.models import ERASED, AuditEvent, OutboxHook, WebhookEndpoint, utcnow
 from tests.conftest import ADMIN_TOTP, AuthActions, add_staff, make_submission
 from tests.test_hooks import Receiver, receiver  # noqa: F401 - the receiver fixture
 
@@ -43,7 +43,30 @@ def test_an_admin_registers_an_endpoint_and_sees_its_secret_once(
         endpoint = db.session.scalars(sa.select(WebhookEndpoint)).one()
         assert endpoint.secret == secret and endpoint.events == ALL
     again = admin.get("/staff/admin/webhooks").get_data(as_text=True)
-    assert receiver.url() in again and secret not in again
+    assert secret not in again
+    assert f"http://127.0.0.1:{receiver.port}/…" in again
+
+
+def test_an_endpoints_path_is_neither_shown_nor_kept_in_the_audit_log(
+    app: Flask,
+    admin: FlaskClient,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    url = receiver.url("/services/T000/B000/SECRETsecret?token=abc123")
+    admin.post("/staff/admin/webhooks", data={"url": url, "events": ALL})
+    with app.app_context():
+        endpoint_id = db.session.scalars(sa.select(WebhookEndpoint.id)).one()
+    admin.post(f"/staff/admin/webhooks/{endpoint_id}/remove")
+    page = admin.get("/staff/admin/webhooks").get_data(as_text=True)
+    with app.app_context():
+        audit = " ".join(db.session.scalars(sa.select(AuditEvent.detail)))
+    for where in (page, audit):
+        assert "SECRETsecret" not in where and "abc123" not in where
+    assert "127.0.0.1" in audit
+
+
+def test_a_webhook_id_too_large_for_the_database_is_404(admin: FlaskClient) -> None:
+    assert admin.post("/staff/admin/webhooks/99999999999999999999/remove").status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -531,6 +531,47 @@ def test_a_tokens_limit_is_one_allowance_however_it_is_spent(
     assert int(limited.headers["Retry-After"]) > 60  # the hour's window, not a guess
 
 
+def test_made_up_tokens_are_counted_by_client_not_each_afresh(
+    tmp_path: Path, password_hash: str
+) -> None:
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, INTAKE_API_LIMIT="3 per hour")
+    client = app.test_client()
+    codes = [call(client, "GET", "/api/v1/me", f"itk_made-up-{n}").status_code for n in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+
+
+def test_replies_by_page_and_by_api_share_one_allowance(tmp_path: Path, password_hash: str) -> None:
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, INTAKE_REPLY_LIMIT="2 per hour")
+    add_staff(app, password_hash, admin_totp=ADMIN_TOTP)
+    reference = make_submission(app, now=NOW, email="reader@example.net", consent_contact=True)
+    client = app.test_client()
+    AuthActions(app, client).login(STAFF["editor"][0])
+    for text in ("first", "second"):
+        version = get_submission(app, reference).version
+        page = client.post(
+            f"/staff/s/{reference}/reply",
+            data={"text": text, "channel": "email", "version": str(version)},
+        )
+        assert page.status_code == 303
+    third = call(
+        client,
+        "POST",
+        f"/api/v1/submissions/{reference}/replies",
+        token_for(app, "editor"),
+        json={"text": "third"},
+        headers={"If-Match": f'"{get_submission(app, reference).version}"'},
+    )
+    assert third.status_code == 429
+    assert third.content_type == PROBLEM
+
+
+def test_a_person_has_at_most_ten_tokens(api_app: Flask) -> None:
+    for n in range(tokens.PER_PERSON):
+        token_for(api_app, "editor", f"t{n}")
+    with pytest.raises(tokens.TokenError, match="revoke one first"):
+        token_for(api_app, "editor", "one more")
+
+
 # --- The document and its page -------------------------------------------------------------
 
 

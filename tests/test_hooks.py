@@ -26,7 +26,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from standardwebhooks.webhooks import Webhook
 
-from intake import workflow
+from intake import webhooks, workflow
 from intake.directory import DirectoryError, parse_newsroom, read_newsroom, sync_newsroom
 from intake.extensions import db
 from intake.hookdelivery import HookReport, deliver_hooks
@@ -563,6 +563,31 @@ def test_a_removed_endpoints_waiting_delivery_is_never_sent(app: Flask, receiver
     assert (row.state, row.attempts) == ("cancelled", 0)
     make_submission(app)  # nor does a new event queue anything for it
     assert len(outbox(app)) == 1
+
+
+@pytest.mark.parametrize("meanwhile", ["endpoint removed", "submission purged"])
+def test_what_is_taken_back_during_a_pass_is_not_posted(
+    app: Flask, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, meanwhile: str
+) -> None:
+    first, _ = register(app, receiver.url("/first"), [CREATED], with_text=True)
+    second, _ = register(app, receiver.url("/second"), [CREATED], with_text=True)
+    reference = make_submission(app)
+    post = webhooks.post
+
+    def post_then_take_back(*args: Any, **kwargs: Any) -> webhooks.Outcome:
+        outcome = post(*args, **kwargs)
+        if meanwhile == "endpoint removed":
+            hooks.remove_endpoint(db.session, second, "admin")
+        else:
+            workflow.purge_reference(db.session, Path(app.config["INTAKE_UPLOADS"]), reference)
+        return outcome
+
+    monkeypatch.setattr("intake.hookdelivery.webhooks.post", post_then_take_back)
+    deliver(app)  # claims both; the first POST takes the second back
+    assert [r.path for r in receiver.requests] == ["/first"]
+    states = {row.endpoint_id: row.state for row in outbox(app)}
+    assert states[second] == "cancelled"
+    assert states[first] == "sent"
 
 
 # --- Desk chat alerts ---------------------------------------------------------------------

@@ -608,3 +608,20 @@ def test_a_fifo_as_a_key_does_not_hang_the_load(app: Flask, tmp_path: Path) -> N
     os.mkfifo(tmp_path / "keys" / "iryna.asc")
     [warning] = load(app, path).warnings  # returns at once: nobody writes to the FIFO
     assert "not a regular file" in warning
+
+
+def test_a_key_path_naming_a_folder_loads_with_a_warning(app: Flask, tmp_path: Path) -> None:
+    path = write_directory(tmp_path, {"iryna": None})
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('"keys/iryna.asc"', '"keys"'), encoding="utf-8"
+    )
+    [warning] = load(app, path).warnings
+    assert "not a regular file" in warning
+
+
+def test_a_key_path_with_a_line_break_refuses_the_file() -> None:
+    text = EXAMPLE_NEWSROOM.read_text(encoding="utf-8").replace(
+        'slug = "iryna"\n', 'slug = "iryna"\npgp_key = "keys/a\\nWARNING forged"\n'
+    )
+    with pytest.raises(DirectoryError, match="pgp_key"):
+        parse_newsroom(text)

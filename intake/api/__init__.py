@@ -95,10 +95,20 @@ def _bearer() -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def _holder() -> StaffUser | None:
+    """Return the account the request's token acts as (looked up once a request)."""
+    if "api_holder" not in g:
+        token = _bearer()
+        g.api_holder = tokens.holder(db.session, token) if token is not None else None
+    found: StaffUser | None = g.api_holder
+    return found
+
+
 def token_key() -> str:
-    """Rate-limit by token (its hash, as stored): however the header is written, one count."""
+    """Rate-limit a known token by its hash (however the header is written, one count);
+    anything else by the client, so that made-up tokens cannot each get a fresh count."""
     token = _bearer()
-    if token is None:
+    if token is None or _holder() is None:
         return f"api-client:{client_key()}"
     return "api:" + tokens.digest(token)[:32]
 
@@ -118,8 +128,7 @@ def authenticate() -> None:
     """Require a valid token on every call but the document and its page."""
     if request.endpoint in OPEN:
         return
-    token = _bearer()
-    user = tokens.holder(db.session, token) if token is not None else None
+    user = _holder()
     if user is None:
         raise ProblemError(
             401,

@@ -36,6 +36,7 @@ from intake.models import Desk, Reporter, Submission, Topic, utcnow
 from intake.staff import inbox
 from intake.staff.context import works_now
 from intake.staff.queue import first_line
+from intake.staff.routes import REPLY_SCOPE, reply_limit
 from intake.text import whole_number
 
 # What a validated view returns: a model (spectree serialises it), or a model with status
@@ -267,12 +268,8 @@ def add_note(reference: str) -> Answer:
     )
 
 
-def _reply_limit() -> str:
-    return str(current_app.config["INTAKE_REPLY_LIMIT"])
-
-
 def _staff_key() -> str:
-    # The same allowance as the staff page's replies: one person, one count.
+    # The same key and scope as the staff page's replies: one person, one count.
     return f"staff:{caller().id}"
 
 
@@ -283,7 +280,7 @@ def _staff_key() -> str:
 def reply(reference: str) -> Answer:
     """Answer the reader by email or on their follow-up page (If-Match: its version)."""
     body: ReplyBody = request.context.json  # type: ignore[attr-defined]
-    with limiter.limit(_reply_limit, key_func=_staff_key):
+    with limiter.shared_limit(reply_limit, scope=REPLY_SCOPE, key_func=_staff_key):
         return _act(
             reference,
             lambda s, seen: workflow.reply(db.session, s, caller(), body.text, seen, body.channel),

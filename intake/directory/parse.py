@@ -129,7 +129,7 @@ def _check_webhook(value: str) -> str | None:
 
 
 def _check_key_path(value: str) -> str | None:
-    if not value.strip() or "\x00" in value or len(value) > 500:
+    if not value.strip() or not value.isprintable() or len(value) > 500:
         return "must be the path of an armored OpenPGP public key (at most 500 characters)"
     path = PurePath(value.strip())
     if path.is_absolute() or ".." in path.parts:

@@ -298,7 +298,12 @@ def note(reference: str) -> ResponseReturnValue:
     return _act(reference, "note_form", NoteForm(), action, "Note added.")
 
 
-def _reply_limit() -> str:
+# Replies by the page and by the API count against one allowance a person.
+REPLY_SCOPE = "staff-reply"
+
+
+def reply_limit() -> str:
+    """Return how many replies a person may send (INTAKE_REPLY_LIMIT)."""
     return str(current_app.config["INTAKE_REPLY_LIMIT"])
 
 
@@ -320,7 +325,7 @@ def _addressed(submission: Submission, to: str, seen: int | None) -> tuple[Submi
 
 @bp.route("/s/<reference>/reply", methods=["POST"])
 @staff_only
-@limiter.limit(_reply_limit, key_func=_staff_key)
+@limiter.shared_limit(reply_limit, scope=REPLY_SCOPE, key_func=_staff_key)
 def reply(reference: str) -> ResponseReturnValue:
     """Reply to the reader, or to the reader of one of its duplicates."""
 

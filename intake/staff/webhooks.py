@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
+from intake import webhooks
 from intake.extensions import db
 from intake.models import HOOK_EVENTS, OutboxHook, utcnow
 from intake.staff import bp
@@ -38,6 +39,7 @@ def _page(form: WebhookForm, secret: str | None = None, status: int = 200) -> Re
             remove=RemoveWebhookForm(),
             events=HOOK_EVENTS,
             secret=secret,
+            shown_url=webhooks.shown_url,
         ),
         status,
     )

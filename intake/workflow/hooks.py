@@ -63,7 +63,9 @@ def add_endpoint(
             actor=actor,
             action="webhook.added",
             target=f"webhook {endpoint.id}",
-            detail=f"{url} for {', '.join(endpoint.events)}" + (" with text" if with_text else ""),
+            # Kept for good: not the path or query, which may hold the receiver's secret.
+            detail=f"{webhooks.shown_url(url)} for {', '.join(endpoint.events)}"
+            + (" with text" if with_text else ""),
         )
     )
     session.commit()
@@ -87,9 +89,12 @@ def remove_endpoint(
     if endpoint is None or endpoint.removed_at is not None:
         raise EndpointError(f"there is no webhook {endpoint_id}")
     endpoint.removed_at = now
+    # What a worker holds right now it cancels itself when it reaches it (or records, if its
+    # POST is already under way): the row then says what really happened.
+    unclaimed = sa.or_(OutboxHook.lease_until.is_(None), OutboxHook.lease_until < now)
     cancelled = session.execute(
         sa.update(OutboxHook)
-        .where(OutboxHook.endpoint_id == endpoint.id, OutboxHook.state == "pending")
+        .where(OutboxHook.endpoint_id == endpoint.id, OutboxHook.state == "pending", unclaimed)
         .values(state="cancelled", cancelled_at=now, last_error="the endpoint was removed")
         .execution_options(synchronize_session=False)
     )
@@ -98,7 +103,7 @@ def remove_endpoint(
             actor=actor,
             action="webhook.removed",
             target=f"webhook {endpoint.id}",
-            detail=endpoint.url,
+            detail=webhooks.shown_url(endpoint.url),
         )
     )
     session.commit()

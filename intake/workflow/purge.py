@@ -106,17 +106,21 @@ def _erase_emails(session: DbSession, where: sa.ColumnElement[bool], now: dateti
 
 
 def _erase_hooks(session: DbSession, ids: list[int], now: datetime) -> None:
-    """Blank the webhook and chat payloads about these submissions; cancel unsent ones."""
-    pending = OutboxHook.state == "pending"
+    """Blank the webhook and chat payloads about these submissions; cancel unsent ones.
+
+    One a worker holds right now is blanked only: the worker cancels it when it reaches it
+    (or records it sent, if its POST was already under way).
+    """
+    unclaimed = sa.or_(OutboxHook.lease_until.is_(None), OutboxHook.lease_until < now)
+    cancel = sa.and_(OutboxHook.state == "pending", unclaimed)
     session.execute(
         sa.update(OutboxHook)
         .where(OutboxHook.submission_id.in_(ids))
         .values(
             payload=ERASED,
             last_error=sa.case((OutboxHook.last_error == "", ""), else_=ERASED),
-            state=sa.case((pending, "cancelled"), else_=OutboxHook.state),
-            cancelled_at=sa.case((pending, now), else_=OutboxHook.cancelled_at),
-            lease_until=None,
+            state=sa.case((cancel, "cancelled"), else_=OutboxHook.state),
+            cancelled_at=sa.case((cancel, now), else_=OutboxHook.cancelled_at),
         )
         .execution_options(synchronize_session=False)
     )

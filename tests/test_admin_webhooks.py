@@ -152,3 +152,26 @@ def test_purge_blanks_payloads_and_cancels_what_waits(
             ).claimed
             == 0
         )
+
+
+def test_an_editor_sends_a_failed_webhook_again(
+    app: Flask,
+    admin: FlaskClient,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    admin.post(
+        "/staff/admin/webhooks", data={"url": receiver.url(), "events": ["submission.created"]}
+    )
+    make_submission(app)
+    with app.app_context():
+        db.session.execute(sa.update(OutboxHook).values(state="failed", attempts=10))
+        db.session.commit()
+        hook_id = db.session.scalars(sa.select(OutboxHook.id)).one()
+    page = admin.get("/staff/outbox?state=failed").get_data(as_text=True)
+    assert f"/staff/outbox/hooks/{hook_id}/send-again" in page
+    admin.post(f"/staff/outbox/hooks/{hook_id}/send-again", data={"state": "failed"})
+    with app.app_context():
+        assert deliver_hooks(db.session, "test", allow_private=True, timeout=5).sent == 1
+    assert len(receiver.requests) == 1
+    again = admin.post(f"/staff/outbox/hooks/{hook_id}/send-again", data={"state": "failed"})
+    assert "not failed" in admin.get(again.headers["Location"]).get_data(as_text=True)

@@ -16,6 +16,7 @@ from intake.staff import bp
 from intake.staff.auth import staff_only
 from intake.staff.context import signed_in_editor
 from intake.staff.forms import OutboxActionForm
+from intake.workflow import hooks
 
 
 @bp.context_processor
@@ -79,6 +80,13 @@ def _act(email_id: int, action: Any, done: str) -> ResponseReturnValue:
 def outbox_send_again(email_id: int) -> ResponseReturnValue:
     """Send a failed email again."""
     return _act(email_id, workflow.send_email_again, "The email is due again; a worker sends it.")
+
+
+@bp.route("/outbox/hooks/<int:hook_id>/send-again", methods=["POST"])
+@staff_only
+def outbox_hook_send_again(hook_id: int) -> ResponseReturnValue:
+    """Send a failed webhook or chat alert again."""
+    return _act(hook_id, hooks.send_again, "It is due again; a worker posts it.")
 
 
 @bp.route("/outbox/<int:email_id>/cancel", methods=["POST"])

@@ -8,7 +8,17 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from intake import webhooks
-from intake.models import HOOK_EVENTS, AuditEvent, DbSession, OutboxHook, WebhookEndpoint, utcnow
+from intake.models import (
+    ERASED,
+    HOOK_EVENTS,
+    AuditEvent,
+    DbSession,
+    OutboxHook,
+    StaffUser,
+    WebhookEndpoint,
+    utcnow,
+)
+from intake.workflow.triage import NotAllowed
 
 RESOLVE_SECONDS = 5.0
 
@@ -108,3 +118,42 @@ def remove_endpoint(
     )
     session.commit()
     return int(getattr(cancelled, "rowcount", 0) or 0)
+
+
+def send_again(
+    session: DbSession, hook_id: int, actor: StaffUser, now: datetime | None = None
+) -> None:
+    """Make a failed webhook or chat alert due now, with a fresh round of tries; commit."""
+    now = now or utcnow()
+    hook = session.get(OutboxHook, hook_id)
+    if hook is None:
+        raise NotAllowed("There is no such webhook or chat alert.")
+    if hook.payload == ERASED:
+        raise NotAllowed("It was erased with its submission; it cannot be sent again.")
+    if hook.kind == "webhook" and (hook.endpoint is None or hook.endpoint.removed_at):
+        raise NotAllowed("Its endpoint was removed; it cannot be sent again.")
+    changed = session.execute(
+        sa.update(OutboxHook)
+        .where(OutboxHook.id == hook.id, OutboxHook.state == "failed")
+        .values(
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            failed_at=None,
+            claimed_by="",
+            lease_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(changed, "rowcount", 0):
+        session.rollback()
+        raise NotAllowed("Only a failed one can be sent again; this one is not failed (any more).")
+    session.add(
+        AuditEvent(
+            actor=actor.email,
+            action="webhook.resent",
+            target=f"{hook.kind} {hook.id}",
+            detail=f"{hook.event} to {webhooks.shown_url(hook.url)}",
+        )
+    )
+    session.commit()

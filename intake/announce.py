@@ -106,8 +106,8 @@ def _data(
         "url": url,
     }
     if happened.event == "submission.status_changed":
-        before, _, after = happened.detail.partition(" -> ")
-        data["previous_status"] = before or None
+        # The event's detail is "before -> after", statuses only.
+        data["previous_status"] = happened.detail.partition(" -> ")[0] or None
     elif happened.event == "submission.routed":
         data["reason"] = happened.detail if with_text else without_words(happened.detail)
     elif happened.event == "submission.reassigned":

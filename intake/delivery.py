@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -30,6 +30,7 @@ from intake.models import (
     DbSession,
     Event,
     OutboxEmail,
+    OutboxHook,
     to_whom,
     utcnow,
 )
@@ -68,42 +69,49 @@ def backoff(attempts: int) -> timedelta:
     return min(wait, BACKOFF_MAX)
 
 
-def claim(
-    session: DbSession, worker: str, batch: int, now: datetime, lease: timedelta = LEASE
-) -> list[OutboxEmail]:
-    """Lease up to `batch` due emails to this worker and commit the lease."""
+_Leased = TypeVar("_Leased", OutboxEmail, OutboxHook)
+
+
+def claim_rows(
+    session: DbSession,
+    model: type[_Leased],
+    worker: str,
+    batch: int,
+    now: datetime,
+    lease: timedelta = LEASE,
+) -> list[_Leased]:
+    """Lease up to `batch` due rows of an outbox table to this worker and commit the lease."""
     token = f"{worker}/{uuid.uuid4().hex[:8]}"
-    due = sa.select(OutboxEmail.id).where(
-        OutboxEmail.state == "pending",
-        OutboxEmail.next_attempt_at <= now,
-        sa.or_(OutboxEmail.lease_until.is_(None), OutboxEmail.lease_until < now),
-    )
+    free = sa.or_(model.lease_until.is_(None), model.lease_until < now)
+    due = sa.select(model.id).where(model.state == "pending", model.next_attempt_at <= now, free)
     # Look before taking a write lock: an idle worker polls often, and on SQLite an
     # UPDATE that changes nothing still makes the form's writers wait.
     if session.scalar(due.limit(1)) is None:
         session.rollback()
         return []
     due = (
-        due.order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+        due.order_by(model.next_attempt_at, model.id)
         .limit(batch)
         # PostgreSQL: concurrent workers skip each other's rows instead of waiting.
         .with_for_update(skip_locked=True)
     )
     session.execute(
-        sa.update(OutboxEmail)
-        .where(
-            OutboxEmail.id.in_(due.scalar_subquery()),
-            sa.or_(OutboxEmail.lease_until.is_(None), OutboxEmail.lease_until < now),
-        )
+        sa.update(model)
+        .where(model.id.in_(due.scalar_subquery()), free)
         .values(claimed_by=token, lease_until=now + lease)
         .execution_options(synchronize_session=False)
     )
     session.commit()
     return list(
-        session.scalars(
-            sa.select(OutboxEmail).where(OutboxEmail.claimed_by == token).order_by(OutboxEmail.id)
-        )
+        session.scalars(sa.select(model).where(model.claimed_by == token).order_by(model.id))
     )
+
+
+def claim(
+    session: DbSession, worker: str, batch: int, now: datetime, lease: timedelta = LEASE
+) -> list[OutboxEmail]:
+    """Lease up to `batch` due emails to this worker and commit the lease."""
+    return claim_rows(session, OutboxEmail, worker, batch, now, lease)
 
 
 def message(row: OutboxEmail) -> Message:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from intake import webhooks
+from intake.delivery import claim_rows
 from intake.models import ERASED, DbSession, Desk, OutboxHook, utcnow
 from intake.text import clean_line
 
@@ -49,32 +49,8 @@ class HookReport:
 def claim(
     session: DbSession, worker: str, batch: int, now: datetime, lease: timedelta = LEASE
 ) -> list[OutboxHook]:
-    """Lease up to `batch` due rows to this worker and commit the lease."""
-    token = f"{worker}/{uuid.uuid4().hex[:8]}"
-    free = sa.or_(OutboxHook.lease_until.is_(None), OutboxHook.lease_until < now)
-    due = sa.select(OutboxHook.id).where(
-        OutboxHook.state == "pending", OutboxHook.next_attempt_at <= now, free
-    )
-    if session.scalar(due.limit(1)) is None:  # look before taking a write lock
-        session.rollback()
-        return []
-    due = (
-        due.order_by(OutboxHook.next_attempt_at, OutboxHook.id)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    )
-    session.execute(
-        sa.update(OutboxHook)
-        .where(OutboxHook.id.in_(due.scalar_subquery()), free)
-        .values(claimed_by=token, lease_until=now + lease)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
-    return list(
-        session.scalars(
-            sa.select(OutboxHook).where(OutboxHook.claimed_by == token).order_by(OutboxHook.id)
-        )
-    )
+    """Lease up to `batch` due webhooks and chat alerts to this worker; commit the lease."""
+    return claim_rows(session, OutboxHook, worker, batch, now, lease)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def _find(view: inbox.Viewer, reference: str) -> Submission:
     """Return a submission the caller may see; anything else is 404, never 403."""
     found = inbox.seen_by_reference(db.session, view, reference)
     if found is None:
-        raise ProblemError(404, "Not found", f"No submission {reference!r} that you can see.")
+        raise ProblemError(404, "Not found", f"No submission {reference[:40]!r} that you can see.")
     return found
 
 

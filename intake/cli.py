@@ -621,7 +621,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(signum, handler)
 
 
-def _account(email: str) -> StaffUser:
+def account_named(email: str) -> StaffUser:
     """Return the staff account with this email, or stop with a message naming it."""
     user = accounts.find(db.session, email)
     if user is None:
@@ -658,7 +658,7 @@ def create_user(email: str, role: str, password_stdin: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def reset_password(email: str, password_stdin: bool) -> None:
     """Set a new password for a staff account and sign it out everywhere."""
-    user = _account(email)
+    user = account_named(email)
     try:
         accounts.set_password(
             db.session, user, _read_password(password_stdin), actor=accounts.COMMAND_LINE
@@ -672,7 +672,7 @@ def reset_password(email: str, password_stdin: bool) -> None:
 @click.argument("email")
 def deactivate_user(email: str) -> None:
     """Stop a staff account from signing in; its history stays."""
-    user = _account(email)
+    user = account_named(email)
     _change(accounts.deactivate, user)
     click.echo(f"Deactivated {user.email}.")
 
@@ -681,7 +681,7 @@ def deactivate_user(email: str) -> None:
 @click.argument("email")
 def reactivate_user(email: str) -> None:
     """Let a deactivated staff account sign in again (its password and second factor stay)."""
-    user = _account(email)
+    user = account_named(email)
     _change(accounts.reactivate, user)
     click.echo(f"Reactivated {user.email}.")
 
@@ -691,7 +691,7 @@ def reactivate_user(email: str) -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 def set_role(email: str, role: str) -> None:
     """Give a staff account another role; its sessions are signed out."""
-    user = _account(email)
+    user = account_named(email)
     before = user.role
     try:
         accounts.change_role(db.session, user, role, actor=accounts.COMMAND_LINE)
@@ -732,7 +732,7 @@ def demo_data(count: int, seed: int, force: bool) -> None:
 @click.argument("email")
 def reset_2fa(email: str) -> None:
     """Remove a staff account's two-factor key (a lost phone); it enrols again at sign-in."""
-    user = _account(email)
+    user = account_named(email)
     _change(accounts.reset_second_factor, user)
     click.echo(f"Two-factor sign-in reset for {user.email}; its sessions are signed out.")
 

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import click
-import sqlalchemy as sa
 from flask import current_app
 
 from intake import accounts, tokens
-from intake.cli import intake_cli
+from intake.cli import account_named, intake_cli
 from intake.extensions import db
-from intake.models import HOOK_EVENTS, StaffUser, utcnow
+from intake.models import HOOK_EVENTS, utcnow
 from intake.workflow import hooks
-
-
-def _account(email: str) -> StaffUser:
-    address = accounts.normalise_email(email)
-    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == address))
-    if user is None:
-        raise click.ClickException(f"there is no staff account {email!r}")
-    return user
 
 
 @intake_cli.command("create-token")
@@ -26,7 +17,7 @@ def _account(email: str) -> StaffUser:
 @click.option("--name", help="What the token is for [token-<date>-<time>].")
 def create_token(email: str, name: str | None) -> None:
     """Make a personal API token for a staff account; print it (alone on the last line)."""
-    user = _account(email)
+    user = account_named(email)
     chosen = name if name is not None else tokens.default_name(utcnow())
     try:
         token = tokens.create(db.session, user, chosen)
@@ -41,7 +32,7 @@ def create_token(email: str, name: str | None) -> None:
 @click.argument("name")
 def revoke_token(email: str, name: str) -> None:
     """Revoke a staff account's API token by its name."""
-    user = _account(email)
+    user = account_named(email)
     try:
         tokens.revoke(db.session, user, name, actor=accounts.COMMAND_LINE)
     except tokens.TokenError as exc:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -105,6 +105,18 @@ def claim_rows(
     return list(
         session.scalars(sa.select(model).where(model.claimed_by == token).order_by(model.id))
     )
+
+
+def due_again(now: datetime) -> dict[str, Any]:
+    """Return the values that make a failed outbox row due now, with a fresh round of tries."""
+    return {
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "failed_at": None,
+        "claimed_by": "",
+        "lease_until": None,
+    }
 
 
 def claim(

@@ -6,6 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -53,9 +54,24 @@ def claim(
     return claim_rows(session, OutboxHook, worker, batch, now, lease)
 
 
+class Lease(NamedTuple):
+    """A row this pass claimed, by id and the claim's token."""
+
+    id: int
+    token: str
+
+
+def _held(row_id: int, token: str) -> sa.ColumnElement[bool]:
+    """Match a row only while it still waits under this claim (removal and purge take it)."""
+    return sa.and_(
+        OutboxHook.id == row_id, OutboxHook.claimed_by == token, OutboxHook.state == "pending"
+    )
+
+
 @dataclass(frozen=True)
 class Claimed:
-    """What a try needs of a claimed row, read once: no transaction stays open while POSTing."""
+    """What a try needs of a claimed row, read just before it: no transaction stays open
+    while POSTing."""
 
     id: int
     kind: str
@@ -132,11 +148,7 @@ def _record(session: DbSession, item: Claimed, outcome: webhooks.Outcome, now: d
             values.update(state="failed", failed_at=now)
     session.execute(
         sa.update(OutboxHook)
-        .where(
-            OutboxHook.id == item.id,
-            OutboxHook.claimed_by == item.token,
-            OutboxHook.state == "pending",
-        )
+        .where(_held(item.id, item.token))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -156,17 +168,19 @@ def deliver_hooks(
 ) -> HookReport:
     """Claim due webhooks and chat alerts, POST each, and record every outcome."""
     started = time.monotonic()
-    claimed = claim(session, worker, batch, now or utcnow(), lease)
-    items = [Claimed.of(session, row) for row in claimed]
+    held = [
+        Lease(row.id, row.claimed_by)
+        for row in claim(session, worker, batch, now or utcnow(), lease)
+    ]
     session.rollback()  # the claim is committed; hold no transaction while POSTing
-    report = HookReport(claimed=len(items))
-    for index, claimed_item in enumerate(items):
+    report = HookReport(claimed=len(held))
+    for index, one in enumerate(held):
         if index and time.monotonic() - started > PASS_SECONDS:
-            _release(session, items[index:])
+            _release(session, held[index:])
             break
-        # Read again just before posting: since the claim, the endpoint may have been
-        # removed, the submission purged or the desk's chat moved (each takes the row back).
-        item = _still_ours(session, claimed_item)
+        # Read just before posting: since the claim, the endpoint may have been removed,
+        # the submission purged or the desk's chat moved (each takes the row back).
+        item = _still_ours(session, one)
         if item is None:
             continue
         if item.stale:
@@ -185,15 +199,9 @@ def deliver_hooks(
     return report
 
 
-def _still_ours(session: DbSession, item: Claimed) -> Claimed | None:
+def _still_ours(session: DbSession, lease: Lease) -> Claimed | None:
     """Return the row as it is now if it still waits under this claim, else None."""
-    row = session.scalar(
-        sa.select(OutboxHook).where(
-            OutboxHook.id == item.id,
-            OutboxHook.claimed_by == item.token,
-            OutboxHook.state == "pending",
-        )
-    )
+    row = session.scalar(sa.select(OutboxHook).where(_held(lease.id, lease.token)))
     fresh = Claimed.of(session, row) if row is not None else None
     session.rollback()  # hold no transaction while posting
     return fresh
@@ -203,11 +211,7 @@ def _cancel(session: DbSession, item: Claimed, now: datetime) -> None:
     """Drop a row that must not go (its address is no longer wanted), saying why."""
     session.execute(
         sa.update(OutboxHook)
-        .where(
-            OutboxHook.id == item.id,
-            OutboxHook.claimed_by == item.token,
-            OutboxHook.state == "pending",
-        )
+        .where(_held(item.id, item.token))
         .values(
             state="cancelled",
             cancelled_at=now,
@@ -220,13 +224,13 @@ def _cancel(session: DbSession, item: Claimed, now: datetime) -> None:
     session.commit()
 
 
-def _release(session: DbSession, items: list[Claimed]) -> None:
+def _release(session: DbSession, leases: list[Lease]) -> None:
     """Give back rows this pass did not get to: due again at once, for any worker."""
     session.execute(
         sa.update(OutboxHook)
         .where(
-            OutboxHook.id.in_([i.id for i in items]),
-            OutboxHook.claimed_by.in_({i.token for i in items}),
+            OutboxHook.id.in_([lease.id for lease in leases]),
+            OutboxHook.claimed_by.in_({lease.token for lease in leases}),
         )
         .values(claimed_by="", lease_until=None)
         .execution_options(synchronize_session=False)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -148,11 +147,3 @@ def shown_recipient(email: OutboxEmail) -> str:
     if email.purpose in READER_PURPOSES and not (submission and submission.consent_contact):
         return "the reader (address not shown: no consent to be contacted)"
     return email.recipient
-
-
-# --- Webhooks and chat alerts: the same states, their own table ----------------------------
-
-
-def hook_host(hook: OutboxHook) -> str:
-    """Name where a webhook goes by its host alone: a chat URL's path is its secret."""
-    return urlsplit(hook.url).hostname or "(no host)"

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake import outbox, workflow
+from intake import outbox, webhooks, workflow
 from intake.extensions import db
 from intake.models import OutboxEmail, OutboxHook, utcnow
 from intake.staff import bp
@@ -50,7 +50,7 @@ def outbox_page() -> ResponseReturnValue:
         emails=outbox.listing(db.session, state, now, OutboxEmail),
         hook_counts=outbox.state_counts(db.session, now, OutboxHook),
         hooks=outbox.listing(db.session, state, now, OutboxHook),
-        hook_host=outbox.hook_host,
+        shown_url=webhooks.shown_url,
         page_size=outbox.PAGE_SIZE,
         shown_recipient=outbox.shown_recipient,
         form=OutboxActionForm(),

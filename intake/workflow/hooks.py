@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from intake import webhooks
+from intake.delivery import due_again
 from intake.models import (
     ERASED,
     HOOK_EVENTS,
@@ -135,14 +136,7 @@ def send_again(
     changed = session.execute(
         sa.update(OutboxHook)
         .where(OutboxHook.id == hook.id, OutboxHook.state == "failed")
-        .values(
-            state="pending",
-            attempts=0,
-            next_attempt_at=now,
-            failed_at=None,
-            claimed_by="",
-            lease_until=None,
-        )
+        .values(**due_again(now))
         .execution_options(synchronize_session=False)
     )
     if not getattr(changed, "rowcount", 0):

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from intake.delivery import FORGET_RECIPIENT
+from intake.delivery import FORGET_RECIPIENT, due_again
 from intake.models import (
     ACCOUNT_PURPOSES,
     ERASED,
@@ -84,14 +84,7 @@ def send_again(
     changed = (
         sa.update(OutboxEmail)
         .where(OutboxEmail.id == email.id, OutboxEmail.state == "failed")
-        .values(
-            state="pending",
-            attempts=0,
-            next_attempt_at=now,
-            failed_at=None,
-            claimed_by="",
-            lease_until=None,
-        )
+        .values(**due_again(now))
     )
     refusal = "Only a failed email can be sent again; this one is not failed (any more)."
     _finish(session, email, changed, actor, "email_resent", detail, now, refusal)

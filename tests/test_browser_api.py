@@ -73,3 +73,24 @@ def test_an_admin_registers_a_webhook_and_axe_finds_nothing_serious(
     expect(page.get_by_text("Webhook 1 removed")).to_be_visible()
     context.close()
     assert_no_serious_violations(results, "axe-webhooks-results.json")
+
+
+def test_the_api_pages_fit_a_phone(browser: Browser, live_server: LiveServer) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    sideways = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    page.goto(live_server.url + "/api/v1/docs")
+    assert page.evaluate(sideways) == 0
+    sign_in_as_admin(page, live_server)
+    page.goto(live_server.url + "/staff/tokens")
+    page.get_by_label("Name (what the token is for)").fill("phone")
+    page.get_by_role("button", name="Make a token").click()
+    page.goto(live_server.url + "/staff/tokens")
+    assert page.evaluate(sideways) == 0
+    page.goto(live_server.url + "/staff/admin/webhooks")
+    page.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/a/long/path/for/the/receiver")
+    page.get_by_label("submission.status_changed").check()
+    page.get_by_role("button", name="Register").click()
+    page.goto(live_server.url + "/staff/admin/webhooks")
+    assert page.evaluate(sideways) == 0
+    context.close()
